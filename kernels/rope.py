@@ -1,0 +1,69 @@
+"""Wan 2.1's 3D rotary position embedding, described by the latent token grid it applies to."""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+THETA = 10000.0
+
+
+def axis_dims(head_dim: int) -> tuple[int, int, int]:
+    """How head_dim is split over (t, h, w): [d - 4*(d//6), 2*(d//6), 2*(d//6)], e.g. 128 -> 44, 42, 42."""
+    sixth = head_dim // 6
+    return head_dim - 4 * sixth, 2 * sixth, 2 * sixth
+
+
+@dataclass(frozen=True)
+class RopeGrid:
+    """The token grid (frames, height, width) of a patchified latent, in row-major token order."""
+
+    frames: int
+    height: int
+    width: int
+
+    @property
+    def tokens(self) -> int:
+        return self.frames * self.height * self.width
+
+    def angles(self, head_dim: int) -> torch.Tensor:
+        """Rotation angle of every (token, pair): float64 [tokens, head_dim // 2]."""
+        return _grid_angles(self.frames, self.height, self.width, head_dim)
+
+    def cos_sin(self, head_dim: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """float32 cos and sin of `angles`, each [tokens, head_dim // 2]."""
+        angles = self.angles(head_dim)
+        return angles.cos().float().to(device), angles.sin().float().to(device)
+
+
+def axis_frequencies(axis_dim: int) -> torch.Tensor:
+    """w_j = theta^(-2j / axis_dim) for the axis_dim // 2 pairs of one axis, float64."""
+    exponents = torch.arange(0, axis_dim, 2, dtype=torch.float64) / axis_dim
+    return THETA ** (-exponents)
+
+
+@lru_cache(maxsize=16)
+def _grid_angles(frames: int, height: int, width: int, head_dim: int) -> torch.Tensor:
+    dims = axis_dims(head_dim)
+    per_axis = []
+    for size, dim, shape in zip((frames, height, width), dims, _broadcast_shapes(frames, height, width)):
+        positions = torch.arange(size, dtype=torch.float64)
+        angle = torch.outer(positions, axis_frequencies(dim))  # [size, dim // 2]
+        per_axis.append(angle.view(*shape, dim // 2).expand(frames, height, width, dim // 2))
+    return torch.cat(per_axis, dim=-1).reshape(frames * height * width, head_dim // 2)
+
+
+def _broadcast_shapes(frames: int, height: int, width: int):
+    return (frames, 1, 1), (1, height, 1), (1, 1, width)
+
+
+def apply_rope(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
+    """Rotate adjacent pairs (x[2j], x[2j+1]) of x [B, N, H, D] by the grid's angles, in float32."""
+    batch, tokens, heads, head_dim = x.shape
+    if tokens != grid.tokens:
+        raise ValueError(f"RoPE grid {grid} has {grid.tokens} tokens but the input has {tokens}")
+    cos, sin = grid.cos_sin(head_dim, device=x.device)
+    pairs = x.float().reshape(batch, tokens, heads, head_dim // 2, 2)
+    even, odd = pairs[..., 0], pairs[..., 1]
+    cos, sin = cos[None, :, None, :], sin[None, :, None, :]
+    rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
+    return rotated.reshape(x.shape).to(x.dtype)

@@ -1,0 +1,1 @@
+"""Thin ComfyUI V3 nodes: read inputs, validate, call the engine, wrap results in core types."""

@@ -1,0 +1,9 @@
+"""The pack's ComfyExtension: the list of every node the pack provides."""
+from comfy_api.latest import ComfyExtension
+
+from . import latent
+
+
+class SpacetimeExtension(ComfyExtension):
+    async def get_node_list(self):
+        return [*latent.NODES]

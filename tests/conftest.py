@@ -1,0 +1,96 @@
+"""Shared test set-up: import the pack as a package, find the ComfyUI host.
+
+The repository root is the pack (ComfyUI imports it under whatever name its folder has). Tests import
+it under the fixed name `spacetime`, so `spacetime.engine...` and `spacetime.kernels` work with the
+same relative imports the host uses.
+"""
+import importlib.util
+import json
+import os
+import pathlib
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _import_pack_as(name: str):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, REPO / "__init__.py", submodule_search_locations=[str(REPO)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_import_pack_as("spacetime")
+
+
+def comfy_dir() -> pathlib.Path:
+    """The ComfyUI checkout the tests run against (written by scripts/setup_host.sh)."""
+    if os.environ.get("COMFY_DIR"):
+        return pathlib.Path(os.environ["COMFY_DIR"])
+    env = REPO / ".host" / "env"
+    for line in env.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == "COMFY_DIR":
+            return pathlib.Path(value.strip('"'))
+    raise RuntimeError("run scripts/setup_host.sh first: no COMFY_DIR in .host/env")
+
+
+def import_host_comfy():
+    """Put the host's ComfyUI on sys.path so tests can use its own Wan classes as a reference."""
+    path = str(comfy_dir())
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    import comfy  # noqa: F401  (the host's package)
+    return comfy
+
+
+# --- the real ComfyUI host, shared by the integration tests -------------------------------------
+import pytest  # noqa: E402
+
+sys.path.insert(0, str(REPO / "scripts"))
+from comfy_host import ComfyHost  # noqa: E402
+from workflow_api import to_api  # noqa: E402
+
+WORKFLOWS = REPO / "workflows"
+
+
+@pytest.fixture(scope="session")
+def comfy_host(tmp_path_factory):
+    """A ComfyUI server with the pack loaded; BASE/models holds the models tests place there."""
+    host = ComfyHost(base=tmp_path_factory.mktemp("comfy"))
+    try:
+        host.start()
+        yield host
+    finally:
+        host.stop()
+
+
+@pytest.fixture
+def host(comfy_host, request):
+    """The shared host; a failing test prints the server log's tail."""
+    yield comfy_host
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(f"\n--- ComfyUI server log ({comfy_host.log_path}) ---\n{comfy_host.log_tail(120)}")
+
+
+@pytest.fixture(scope="session")
+def object_info(comfy_host):
+    return comfy_host.object_info()
+
+
+def load_workflow(name: str, object_info: dict) -> dict:
+    """A workflow from workflows/ in API format, converted through the server's /object_info."""
+    return to_api(json.loads((WORKFLOWS / name).read_text()), object_info)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

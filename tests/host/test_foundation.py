@@ -1,0 +1,72 @@
+"""The pack inside a real ComfyUI host: it loads, every workflow runs, bad graphs get clear errors."""
+import pathlib
+
+import pytest
+from safetensors.torch import load_file
+
+from conftest import WORKFLOWS, load_workflow
+from comfy_host import PromptRefused
+
+
+def check_empty_video_latent(files: list[pathlib.Path]):
+    (latent_file,) = [f for f in files if f.suffix == ".latent"]
+    samples = load_file(str(latent_file))["latent_tensor"]
+    assert samples.shape == (1, 16, 5, 24, 40)  # 17 frames of 320x192
+    assert samples.abs().sum() == 0
+
+
+# Every workflow in workflows/ must have a check of the files it writes.
+CHECKS = {"empty_video_latent": check_empty_video_latent}
+
+
+def test_pack_registers_its_nodes(object_info):
+    node = object_info["SpacetimeEmptyVideoLatent"]
+    assert node["category"] == "Spacetime"
+    assert node["input_order"]["required"] == ["width", "height", "length", "batch_size"]
+
+
+def test_every_workflow_has_a_check():
+    assert sorted(p.stem for p in WORKFLOWS.glob("*.json")) == sorted(CHECKS)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_workflow_runs_and_writes_its_files(host, object_info, name):
+    result = host.run(load_workflow(f"{name}.json", object_info))
+    assert result.status == "success", result.error
+    files = host.files_of(result)
+    assert files and all(f.is_file() and f.stat().st_size > 0 for f in files)
+    CHECKS[name](files)
+    executed = {m["data"].get("node") for m in result.messages if m["type"] == "executing"}
+    assert set(load_workflow(f"{name}.json", object_info)) <= executed
+
+
+def refusal(host, graph) -> dict:
+    with pytest.raises(PromptRefused) as refused:
+        host.run(graph)
+    assert refused.value.status == 400
+    return refused.value.body
+
+
+def latent_graph(**inputs):
+    values = {"width": 320, "height": 192, "length": 17, "batch_size": 1, **inputs}
+    return {"1": {"class_type": "SpacetimeEmptyVideoLatent", "inputs": values},
+            "2": {"class_type": "SaveLatent", "inputs": {"samples": ["1", 0], "filename_prefix": "bad"}}}
+
+
+def test_invalid_length_is_refused_with_the_nearest_valid_lengths(host):
+    body = refusal(host, latent_graph(length=19))
+    error = body["node_errors"]["1"]["errors"][0]  # the host repeats it once per validated input
+    assert error["type"] == "custom_validation_failed"
+    assert "length 19 is not a valid frame count" in error["details"] and "use 17 or 21" in error["details"]
+
+
+def test_size_not_multiple_of_16_is_refused_with_nearest_sizes(host):
+    body = refusal(host, latent_graph(width=330))
+    assert "width 330 is not a multiple of 16; use 320 or 336" in body["node_errors"]["1"]["errors"][0]["details"]
+
+
+def test_value_out_of_range_is_refused(host):
+    body = refusal(host, latent_graph(batch_size=0))
+    assert body["node_errors"]["1"]["errors"][0]["type"] == "value_smaller_than_min"
+    body = refusal(host, latent_graph(width=16384))
+    assert "width 16384 is larger than the maximum 8192" in body["node_errors"]["1"]["errors"][0]["details"]
