@@ -41,12 +41,18 @@ def comfy_dir() -> pathlib.Path:
 
 
 def import_host_comfy():
-    """Put the host's ComfyUI on sys.path so tests can use its own Wan classes as a reference."""
+    """Put the host's ComfyUI on sys.path so tests can use its own Wan classes as a reference.
+
+    The host is switched to its CPU device first, as `main.py --cpu` does: without CUDA its
+    model_management would otherwise fail to import.
+    """
     path = str(comfy_dir())
     if path not in sys.path:
         sys.path.insert(0, path)
-    import comfy  # noqa: F401  (the host's package)
-    return comfy
+    import comfy.cli_args
+
+    comfy.cli_args.args.cpu = True
+    return sys.modules["comfy"]
 
 
 # --- the real ComfyUI host, shared by the integration tests -------------------------------------
@@ -62,7 +68,10 @@ WORKFLOWS = REPO / "workflows"
 @pytest.fixture(scope="session")
 def comfy_host(tmp_path_factory):
     """A ComfyUI server with the pack loaded; BASE/models holds the models tests place there."""
+    from tiny_models import write_tiny_models
+
     host = ComfyHost(base=tmp_path_factory.mktemp("comfy"))
+    write_tiny_models(host.base / "models")
     try:
         host.start()
         yield host

@@ -1,0 +1,236 @@
+"""Reading the model files users already have: safetensors only, memory-mapped, never unpickled.
+
+`read_state_dict` checks the file before touching its tensors (missing, pickle, truncated, corrupt),
+then maps it: tensors are views of the file's pages, so a file whose dtype is already the one we
+compute in is held once in memory. `classify` tells a DiT, VAE, text encoder and LoRA apart so a
+wrong file gets a message that names what it is. `load_dit`, `load_vae` and `load_text_encoder`
+build ready-to-run models, undoing fp8 storage ("scaled fp8": weight = fp8 x per-tensor scale).
+"""
+import json
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from .dit import DiTConfig, WanDiT, storage_dtype
+
+DIT_PREFIX = "model.diffusion_model."
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
+COMPUTE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
+MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit
+
+# ComfyUI's fp8 files: `X.weight` (fp8) times `X.scale_weight` (older name) or `X.weight_scale` (newer).
+_SCALE_KEYS = ("scale_weight", "weight_scale")
+# Bookkeeping for fp8 matmuls we do not use once the weights are dequantised.
+_FP8_ONLY_KEYS = ("scale_input", "input_scale")
+_FP8_MARKER = "scaled_fp8"
+
+KINDS = {  # what classify returns -> (what it is, the ComfyUI folder it belongs in)
+    "dit": ("a Wan 2.1 diffusion model (DiT)", "models/diffusion_models"),
+    "vae": ("a Wan 2.1 VAE", "models/vae"),
+    "text_encoder": ("a umT5 text encoder", "models/text_encoders"),
+    "lora": ("a LoRA (a patch for a diffusion model, not a model on its own)", "models/loras"),
+    "unknown": ("not a model file Spacetime recognises (no Wan 2.1 DiT, VAE or umT5 keys)", None),
+}
+
+
+class CheckpointError(ValueError):
+    """A model file that cannot be used where it was given; the message says why and what to do."""
+
+
+def read_state_dict(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The file's tensors (memory-mapped, `model.diffusion_model.` stripped) and its metadata."""
+    path = Path(path)
+    metadata = _check_safetensors_file(path)
+    try:
+        tensors = load_file(str(path))
+    except Exception as error:  # safetensors' own checks (dtypes, overlapping offsets, ...)
+        raise CheckpointError(f"{path} is a damaged safetensors file ({error}). Download it again.") from error
+    return {key.removeprefix(DIT_PREFIX): tensor for key, tensor in tensors.items()}, metadata
+
+
+def classify(sd: dict) -> str:
+    """'dit', 'vae', 'text_encoder', 'lora' or 'unknown', judged by the key names."""
+    keys = {key.removeprefix(DIT_PREFIX) for key in sd}
+    if any(part in key for key in keys for part in ("lora_up", "lora_down", "lora_A", "lora_B")) or any(
+        key.endswith(".alpha") for key in keys
+    ):
+        return "lora"  # checked first: LoRA keys also contain DiT layer names
+    if {"head.modulation", "patch_embedding.weight"} <= keys:
+        return "dit"
+    if {"encoder.conv1.weight", "decoder.conv1.weight", "conv1.weight", "conv2.weight"} <= keys:
+        return "vae"
+    if "shared.weight" in keys and any(key.startswith("encoder.block.0.layer.0.SelfAttention.") for key in keys):
+        return "text_encoder"
+    return "unknown"
+
+
+def default_compute_dtype(sd: dict) -> torch.dtype:
+    """The dtype holding most of the weights; fp8 storage computes in bfloat16."""
+    sizes = Counter()
+    for tensor in sd.values():
+        if tensor.is_floating_point():
+            sizes[tensor.dtype] += tensor.numel()
+    if not sizes:
+        return torch.float32
+    dtype = sizes.most_common(1)[0][0]
+    return torch.bfloat16 if dtype in FP8_DTYPES else dtype
+
+
+def dequantized(sd: dict, dtype_of, device="cpu") -> dict[str, torch.Tensor]:
+    """Floating tensors moved to `device` in `dtype_of(key)`, fp8 scales applied and fp8 bookkeeping
+    dropped. Tensors already in place are passed through, so mapped file pages are not copied."""
+    weights = {}
+    for key, tensor in sd.items():
+        name = key.rpartition(".")[2]
+        if key == _FP8_MARKER or name in _SCALE_KEYS or name in _FP8_ONLY_KEYS:
+            continue
+        if tensor.is_floating_point():
+            scale = _fp8_scale(sd, key)
+            tensor = tensor.to(device)
+            if scale is not None:
+                tensor = tensor.float() * scale.to(device=device, dtype=torch.float32)
+            tensor = tensor.to(dtype_of(key))
+        weights[key] = tensor
+    return weights
+
+
+def load_dit(path, dtype: torch.dtype | None = None, device="cpu") -> WanDiT:
+    """A Wan 2.1 T2V DiT from a safetensors file, computing in `dtype` (default: the file's own,
+    bfloat16 for fp8 files). Small sensitive weights are kept in float32 (see dit.storage_dtype)."""
+    sd, metadata = read_state_dict(path)
+    _expect(sd, "dit", path)
+    with _naming_the_file(path):
+        config = DiTConfig.from_state_dict(sd, metadata)
+    dtype = _compute_dtype(dtype, sd)
+    weights = dequantized(sd, lambda key: storage_dtype(key, dtype), device)
+    del sd
+    with torch.device("meta"):  # no memory for parameters that are replaced at once
+        model = WanDiT(config)
+    _check_layout(model, weights, path)
+    model.load_state_dict(weights, strict=True, assign=True)
+    return model.eval().requires_grad_(False)
+
+
+def load_vae(path, dtype: torch.dtype | None = None):
+    """The Wan 2.1 VAE in a safetensors file, in `dtype` (default: the file's own)."""
+    from .vae import WanVAE
+
+    sd, _ = read_state_dict(path)
+    _expect(sd, "vae", path)
+    dtype = _compute_dtype(dtype, sd)
+    with _naming_the_file(path):
+        return WanVAE.from_state_dict(dequantized(sd, lambda key: dtype), dtype=dtype)
+
+
+def load_text_encoder(path, dtype: torch.dtype | None = None):
+    """The umT5-XXL encoder and its tokenizer (the file's `spiece_model`) from one safetensors file,
+    the encoder in `dtype` (default: the file's own, bfloat16 for fp8)."""
+    from .text_encoder import UMT5Encoder
+    from .tokenizer import UMT5Tokenizer
+
+    sd, _ = read_state_dict(path)
+    _expect(sd, "text_encoder", path)
+    dtype = _compute_dtype(dtype, sd)
+    with _naming_the_file(path):
+        tokenizer = UMT5Tokenizer.from_state_dict(sd)
+        return UMT5Encoder.from_state_dict(dequantized(sd, lambda key: dtype), dtype=dtype), tokenizer
+
+
+def _check_safetensors_file(path: Path) -> dict[str, str]:
+    """Refuse what is not a whole safetensors file, before mapping it; return its metadata."""
+    if not path.is_file():
+        where = "a folder, not a file" if path.exists() else "missing"
+        raise CheckpointError(f"{path} is {where}. Expected a .safetensors model file: check the name and folder.")
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(_pickle_message(path, f"its '{path.suffix}' extension"))
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        start = file.read(8)
+        if start.startswith(b"PK\x03\x04") or (start[:1] == b"\x80" and start[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
+            raise CheckpointError(_pickle_message(path, "its first bytes (a pickle/zip archive)"))
+        if size < 8:
+            raise CheckpointError(f"{path} is only {size} bytes: it is empty or cut short. Download it again.")
+        header_size = int.from_bytes(start, "little")
+        if header_size > min(size - 8, MAX_HEADER_BYTES):
+            raise CheckpointError(
+                f"{path} is not a complete safetensors file: its header claims {header_size:,} bytes but the "
+                f"file has {size:,} bytes in all. It is truncated (an interrupted download?) or not a "
+                "safetensors file. Download it again."
+            )
+        try:
+            header = json.loads(file.read(header_size))
+            needed = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
+                         default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+            raise CheckpointError(f"{path} has a corrupt safetensors header ({error!r}). Download it again.") from None
+    data_size = size - 8 - header_size
+    if needed > data_size:
+        raise CheckpointError(
+            f"{path} is truncated: its tensors need {needed:,} bytes of data but only {data_size:,} are there "
+            "(an interrupted download or copy?). Download it again."
+        )
+    return header.get("__metadata__") or {}
+
+
+def _pickle_message(path: Path, evidence: str) -> str:
+    return (
+        f"{path} is a PyTorch pickle checkpoint (judged by {evidence}). Spacetime reads only .safetensors "
+        "files, because loading a pickle can run any code hidden in it. Use the .safetensors release of "
+        "the model (e.g. wan2.1_t2v_1.3B_bf16.safetensors from ComfyUI's Wan 2.1 repackage)."
+    )
+
+
+def _fp8_scale(sd: dict, key: str):
+    if not key.endswith(".weight"):
+        return None
+    layer = key.removesuffix("weight")
+    return next((sd[layer + name] for name in _SCALE_KEYS if layer + name in sd), None)
+
+
+def _expect(sd: dict, kind: str, path) -> None:
+    found = classify(sd)
+    if found == kind:
+        return
+    what, folder = KINDS[found]
+    hint = f" It belongs in {folder}." if folder else ""
+    raise CheckpointError(f"{Path(path).name} is {what}, but {KINDS[kind][0]} was expected here.{hint} "
+                          f"Pick a file from {KINDS[kind][1]}.")
+
+
+@contextmanager
+def _naming_the_file(path):
+    """Model builders raise ValueError about weights; say which file they came from."""
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except ValueError as error:
+        raise CheckpointError(f"{Path(path).name}: {error}") from None
+
+
+def _compute_dtype(dtype, sd: dict) -> torch.dtype:
+    dtype = dtype or default_compute_dtype(sd)
+    if dtype not in COMPUTE_DTYPES:
+        raise CheckpointError(f"Cannot compute in {dtype}; choose torch.float32, torch.bfloat16 or torch.float16.")
+    return dtype
+
+
+def _check_layout(model: torch.nn.Module, weights: dict, path) -> None:
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    missing = sorted(expected.keys() - weights.keys())
+    unexpected = sorted(weights.keys() - expected.keys())
+    wrong = [f"{key} {tuple(weights[key].shape)} (expected {expected[key]})"
+             for key in expected.keys() & weights.keys() if tuple(weights[key].shape) != expected[key]]
+    problems = [f"{len(found)} {label} {found[:3]}" for label, found in
+                (("missing", missing), ("unexpected", unexpected), ("with the wrong shape", wrong)) if found]
+    if problems:
+        config = model.config
+        raise CheckpointError(
+            f"{Path(path).name} does not match the Wan 2.1 T2V layout its weights suggest (dim {config.dim}, "
+            f"{config.num_layers} blocks): {'; '.join(problems)}. The file is damaged or a variant Spacetime "
+            "does not support."
+        )

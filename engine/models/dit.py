@@ -1,0 +1,271 @@
+"""Wan 2.1 text-to-video diffusion transformer (DiT).
+
+Parameter names follow Wan's checkpoints, so a file's state dict (with any `model.diffusion_model.`
+prefix stripped) loads with `strict=True`. The model predicts the flow velocity v = noise - x0.
+
+Precision: the large matrices (attention, FFN, text embedding) compute in their weights' dtype
+(bf16/fp16/fp32). The residual stream, timestep embedding, modulation, norms, patch embedding and
+output head stay in float32, as Wan's reference runs them; `storage_dtype` says which weights a
+loader should keep in float32.
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ...kernels import RopeGrid, attention
+
+HEAD_DIM = 128  # every released Wan 2.1 DiT; ComfyUI derives heads = dim // 128
+PATCH = (1, 2, 2)  # (t, h, w)
+EPS = 1e-6
+
+# Weights of these modules are small and numerically sensitive: keep them in float32.
+_FP32_PREFIXES = ("patch_embedding.", "time_embedding.", "time_projection.", "head.")
+_FP32_NAMES = ("modulation", "norm_q", "norm_k", "norm3")
+
+# Keys that mark Wan variants this T2V model does not implement.
+_VARIANT_MARKERS = {
+    "img_emb.emb_pos": "first-last-frame-to-video (FLF2V)",
+    "img_emb.proj.0.bias": "image-to-video (I2V)",
+    "vace_patch_embedding.weight": "VACE",
+    "control_adapter.conv.weight": "camera-control",
+}
+
+
+@dataclass
+class DiTConfig:
+    dim: int = 1536
+    ffn_dim: int = 8960
+    num_layers: int = 30
+    in_dim: int = 16
+    out_dim: int = 16
+    text_dim: int = 4096
+    freq_dim: int = 256
+    num_heads: int | None = None  # None: dim // 128, as for every released checkpoint
+
+    def __post_init__(self):
+        if self.num_heads is None:
+            self.num_heads = self.dim // HEAD_DIM
+        if self.num_heads < 1 or self.dim % self.num_heads or (self.dim // self.num_heads) % 2:
+            raise ValueError(
+                f"A DiT with dim {self.dim} cannot be split into {self.num_heads} attention heads: dim must "
+                f"be a multiple of the head count and the head size even (released models use dim = heads x "
+                f"{HEAD_DIM}). Give num_heads explicitly (e.g. in the file's metadata) for a small model."
+            )
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @classmethod
+    def from_state_dict(cls, sd: dict, metadata: dict | None = None) -> "DiTConfig":
+        """Detect the configuration from a T2V state dict (keys without prefix).
+
+        Head count is dim // 128 unless the file's metadata holds `num_heads` (tiny test models).
+        """
+        for key, variant in _VARIANT_MARKERS.items():
+            if key in sd:
+                raise ValueError(
+                    f"This is a Wan {variant} model (it has `{key}`); Spacetime's DiT runs the text-to-video "
+                    "(T2V) models, e.g. wan2.1_t2v_1.3B_bf16.safetensors or the 14B T2V model."
+                )
+        required = ("head.modulation", "head.head.weight", "blocks.0.ffn.0.weight", "patch_embedding.weight",
+                    "text_embedding.0.weight", "time_embedding.0.weight")
+        missing = [key for key in required if key not in sd]
+        if missing:
+            raise ValueError(f"Not a Wan 2.1 DiT state dict: it lacks {missing}.")
+        heads = (metadata or {}).get("num_heads")
+        return cls(
+            dim=sd["head.modulation"].shape[-1],
+            ffn_dim=sd["blocks.0.ffn.0.weight"].shape[0],
+            num_layers=len({key.split(".")[1] for key in sd if key.startswith("blocks.")}),
+            in_dim=sd["patch_embedding.weight"].shape[1],
+            out_dim=sd["head.head.weight"].shape[0] // math.prod(PATCH),
+            text_dim=sd["text_embedding.0.weight"].shape[1],
+            freq_dim=sd["time_embedding.0.weight"].shape[1],
+            num_heads=None if heads is None else int(heads),
+        )
+
+
+def storage_dtype(name: str, compute_dtype: torch.dtype) -> torch.dtype:
+    """The dtype a loader should give parameter `name`: float32 for the small sensitive ones."""
+    if name.startswith(_FP32_PREFIXES) or any(part in _FP32_NAMES for part in name.split(".")):
+        return torch.float32
+    return compute_dtype
+
+
+def timestep_sinusoid(t: torch.Tensor, size: int) -> torch.Tensor:
+    """[cos(t w), sin(t w)] with w_i = 10000^(-i / (size/2)), cos first.
+
+    Computed in float64 as Wan's reference does: t w reaches 1000, where float32 angles are off by ~6e-5.
+    """
+    half = size // 2
+    freqs = 10000.0 ** (-torch.arange(half, dtype=torch.float64, device=t.device) / half)
+    angles = torch.outer(t.double(), freqs)
+    return torch.cat([angles.cos(), angles.sin()], dim=1).float()
+
+
+class RMSNorm(nn.Module):
+    """RMS norm over the full model dim (not per head), computed in float32."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        wide = x.float()
+        normed = wide * torch.rsqrt(wide.pow(2).mean(-1, keepdim=True) + EPS)
+        return (normed * self.weight.float()).to(x.dtype)
+
+
+class Float32LayerNorm(nn.LayerNorm):
+    """Affine LayerNorm computed in float32 whatever the weights' dtype."""
+
+    def forward(self, x):
+        return F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps)
+
+
+def _plain_norm(x):
+    return F.layer_norm(x.float(), (x.shape[-1],), eps=EPS)
+
+
+def _per_frame(x, scale, shift=None):
+    """x [B, N, D] * scale (+ shift), where scale/shift [B, G, D] hold one row per group of N/G tokens.
+
+    G is 1 for a uniform timestep, or the number of latent frames for per-frame timesteps (tokens are
+    frame-major, so each frame's tokens are one contiguous group).
+    """
+    grouped = x.unflatten(1, (scale.shape[1], -1)) * scale.unsqueeze(2)
+    if shift is not None:
+        grouped = grouped + shift.unsqueeze(2)
+    return grouped.flatten(1, 2)
+
+
+class Attention(nn.Module):
+    """Multi-head attention with RMS-normalised q and k; self-attention when no context is given."""
+
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+        self.norm_q, self.norm_k = RMSNorm(dim), RMSNorm(dim)
+
+    def forward(self, x, context=None, rope: RopeGrid | None = None, backend: str = "auto"):
+        dtype = self.q.weight.dtype
+        x = x.to(dtype)
+        context = x if context is None else context.to(dtype)
+        q = self._heads(self.norm_q(self.q(x)))
+        k = self._heads(self.norm_k(self.k(context)))
+        v = self._heads(self.v(context))
+        out = attention(q, k, v, rope=rope, backend=backend)
+        return self.o(out.flatten(2))
+
+    def _heads(self, x):
+        return x.unflatten(2, (self.num_heads, -1))
+
+
+class Block(nn.Module):
+    def __init__(self, config: DiTConfig):
+        super().__init__()
+        dim = config.dim
+        self.modulation = nn.Parameter(torch.zeros(1, 6, dim))
+        self.self_attn = Attention(dim, config.num_heads)
+        self.norm3 = Float32LayerNorm(dim, eps=EPS)
+        self.cross_attn = Attention(dim, config.num_heads)
+        self.ffn = nn.Sequential(nn.Linear(dim, config.ffn_dim), nn.GELU(approximate="tanh"),
+                                 nn.Linear(config.ffn_dim, dim))
+
+    def forward(self, x, e0, context, grid: RopeGrid, backend: str):
+        """x [B, N, D] float32 residual stream; e0 [B, G, 6, D] float32."""
+        shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.float().unsqueeze(0) + e0).unbind(2)
+        attn_in = _per_frame(_plain_norm(x), 1 + scale1, shift1)
+        x = x + _per_frame(self.self_attn(attn_in, rope=grid, backend=backend).float(), gate1)
+        x = x + self.cross_attn(self.norm3(x), context, backend=backend).float()
+        ffn_in = _per_frame(_plain_norm(x), 1 + scale2, shift2)
+        return x + _per_frame(self.ffn(ffn_in.to(self.ffn[0].weight.dtype)).float(), gate2)
+
+
+class Head(nn.Module):
+    def __init__(self, config: DiTConfig):
+        super().__init__()
+        self.head = nn.Linear(config.dim, config.out_dim * math.prod(PATCH))
+        self.modulation = nn.Parameter(torch.zeros(1, 2, config.dim))
+
+    def forward(self, x, e):
+        """x [B, N, D], e [B, G, D] (the time embedding, not e0) -> [B, N, out_dim * patch volume]."""
+        shift, scale = (self.modulation.float().unsqueeze(0) + e.unsqueeze(2)).unbind(2)
+        out_in = _per_frame(_plain_norm(x), 1 + scale, shift)
+        return self.head(out_in.to(self.head.weight.dtype)).float()
+
+
+class WanDiT(nn.Module):
+    """Wan 2.1 T2V DiT: forward(x [B, C, T, H, W], timestep, context [B, L, text_dim]) -> v."""
+
+    def __init__(self, config: DiTConfig, attention_backend: str = "auto"):
+        super().__init__()
+        self.config = config
+        self.attention_backend = attention_backend
+        dim = config.dim
+        self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=PATCH, stride=PATCH)
+        self.text_embedding = nn.Sequential(nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"),
+                                            nn.Linear(dim, dim))
+        self.time_embedding = nn.Sequential(nn.Linear(config.freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
+        self.head = Head(config)
+
+    def forward(self, x: torch.Tensor, timestep, context: torch.Tensor) -> torch.Tensor:
+        """x: latent [B, in_dim, T, H, W] (normalised); timestep: t = sigma * 1000 as [B] (uniform) or
+        [B, T] (one per latent frame); context: text embeddings [B, L, text_dim]. Returns v in x's
+        shape (out_dim channels) and dtype."""
+        batch, _, frames, height, width = x.shape
+        tokens, grid = self._patchify(x)
+        e, e0 = self._time_embeddings(timestep, batch, frames, x.device)
+        text = self.text_embedding(context.to(self.text_embedding[0].weight.dtype))
+        for block in self.blocks:
+            tokens = block(tokens, e0, text, grid, self.attention_backend)
+        out = self._unpatchify(self.head(tokens, e), grid)
+        return out[:, :, :frames, :height, :width].to(x.dtype)
+
+    def _patchify(self, x):
+        """Pad to the patch size, embed in float32; tokens [B, N, D] in (t, h, w) row-major order."""
+        pad = [0 if size % p == 0 else p - size % p for size, p in zip(x.shape[2:], PATCH)]
+        if any(pad):  # circular, like ComfyUI's loader (Wan itself requires even sizes)
+            x = F.pad(x, (0, pad[2], 0, pad[1], 0, pad[0]), mode="circular")
+        conv = self.patch_embedding
+        embedded = F.conv3d(x.float(), conv.weight.float(), conv.bias.float(), stride=PATCH)
+        grid = RopeGrid(*embedded.shape[2:])
+        return embedded.flatten(2).transpose(1, 2), grid
+
+    def _time_embeddings(self, timestep, batch: int, frames: int, device):
+        """e [B, G, D] and e0 [B, G, 6, D] in float32; G = 1 (uniform) or T (per-frame)."""
+        t = torch.as_tensor(timestep, device=device)
+        if t.ndim == 0:
+            t = t.expand(batch)
+        if t.ndim == 1:
+            t = t[:, None]
+        if t.ndim != 2 or t.shape[0] != batch or t.shape[1] not in (1, frames):
+            raise ValueError(
+                f"timestep has shape {tuple(t.shape)}; expected [{batch}] (one per sample) or "
+                f"[{batch}, {frames}] (one per latent frame)."
+            )
+        sinusoid = timestep_sinusoid(t.flatten(), self.config.freq_dim)
+        e = _float32_sequential(self.time_embedding, sinusoid)
+        e0 = _float32_sequential(self.time_projection, e)
+        return e.view(*t.shape, -1), e0.view(*t.shape, 6, -1)
+
+    def _unpatchify(self, out, grid: RopeGrid):
+        """[B, N, pt*ph*pw*C] (channel fastest within a patch) -> [B, C, T, H, W]."""
+        pt, ph, pw = PATCH
+        out = out.view(out.shape[0], grid.frames, grid.height, grid.width, pt, ph, pw, self.config.out_dim)
+        out = out.permute(0, 7, 1, 4, 2, 5, 3, 6)
+        return out.reshape(out.shape[0], self.config.out_dim, grid.frames * pt, grid.height * ph, grid.width * pw)
+
+
+def _float32_sequential(layers: nn.Sequential, x):
+    """Run Linear/activation layers in float32 even when their weights are stored lower."""
+    for layer in layers:
+        x = F.linear(x, layer.weight.float(), layer.bias.float()) if isinstance(layer, nn.Linear) else layer(x)
+    return x
