@@ -1,0 +1,66 @@
+"""The one sampling loop: run a SamplingPlan with a denoiser and a solver, as core's KSampler would.
+
+Matching core: the start is the flow noising of the plan's latent at the first sigma; kept frames are
+held by core's noise-mask inpainting; the result is divided by (1 − last sigma), core's inverse flow
+noise scaling (a no-op for schedules ending at 0). Everything happens in the denoiser's latent space:
+core adds noise to the *normalised* latent, so normalise before and denormalise after, not inside.
+"""
+from functools import partial
+
+import torch
+
+from .denoisers import frame_sigma
+from .plan import SamplingPlan
+from .schedule import flow_sigmas
+from .solvers import Callback, Solver
+
+
+def plan_sigmas(plan: SamplingPlan, solver: Solver, steps: int, shift: float) -> torch.Tensor:
+    """The schedule core's KSampler would use for this plan's strength and this solver ("simple" scheduler)."""
+    return flow_sigmas(steps, shift, denoise=plan.strength, discard_penultimate=solver.discard_penultimate_sigma)
+
+
+def noised(sigma: torch.Tensor, noise: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
+    """The flow forward process x_σ = σ·noise + (1−σ)·latent (σ a scalar or one per sample)."""
+    sigma = frame_sigma(sigma, noise.ndim)
+    return sigma * noise + (1.0 - sigma) * latent
+
+
+def hold_known(denoise, latent: torch.Tensor, keep: torch.Tensor, noise: torch.Tensor, per_frame_timestep: bool):
+    """Wrap `denoise` so frames with keep = 1 follow `latent` instead of the model.
+
+    The model sees kept frames as the latent noised to the current sigma (core's noise-mask inpainting)
+    or, with per_frame_timestep, clean and at sigma 0; its x0 there is replaced by the latent.
+    """
+    generate_frames = 1.0 - keep.to(latent)
+    keep = keep.to(latent).reshape(1, 1, -1, 1, 1)
+    generate = 1.0 - keep
+
+    def held(x, sigma):
+        if per_frame_timestep:
+            shown, model_sigma = latent, sigma.reshape(-1, 1) * generate_frames
+            model_sigma = model_sigma.expand(x.shape[0], -1)
+        else:
+            shown, model_sigma = noised(sigma, noise, latent), sigma
+        x0 = denoise(x * generate + shown * keep, model_sigma)
+        return x0 * generate + latent * keep
+
+    return held
+
+
+@torch.no_grad()
+def sample(plan: SamplingPlan, denoiser, solver: Solver, sigmas: torch.Tensor, noise: torch.Tensor,
+           callback: Callback | None = None) -> torch.Tensor:
+    """Sample the plan: `denoiser(x, sigma, **kw) -> x0`, `sigmas` from plan_sigmas (or any schedule),
+    `noise` from initial_noise. `callback(step, x, x0)` runs after every step; raise in it to stop."""
+    latent = torch.zeros_like(noise) if plan.latent is None else plan.latent.to(noise)
+    if len(sigmas) == 0:
+        return latent.clone()  # strength 0: core returns the latent untouched
+    sigmas = sigmas.to(noise.device)
+    denoise = denoiser
+    if plan.context_index is not None:
+        denoise = partial(denoise, context_index=plan.context_index)
+    if plan.keep is not None:
+        denoise = hold_known(denoise, latent, plan.keep, noise, plan.hold_by == "timestep")
+    x = solver.run(denoise, noised(sigmas[0], noise, latent), sigmas, callback)
+    return x / (1.0 - sigmas[-1])
