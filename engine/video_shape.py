@@ -52,6 +52,11 @@ def latent_frames(length: int) -> int:
     return (length - 1) // TIME_STRIDE + 1
 
 
+def frame_count(latent_frame_count: int) -> int:
+    """Video frames decoded from `latent_frame_count` latent frames: 1 + 4·(T − 1)."""
+    return 1 + TIME_STRIDE * (latent_frame_count - 1)
+
+
 def latent_shape(batch: int, width: int, height: int, length: int) -> tuple[int, int, int, int, int]:
     """Wan 2.1's raw latent layout [B, 16, 1 + (F-1)/4, H/8, W/8] for a valid video size."""
     return batch, LATENT_CHANNELS, latent_frames(length), height // SPACE_STRIDE, width // SPACE_STRIDE

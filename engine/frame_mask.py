@@ -1,0 +1,27 @@
+"""Per-frame masks: which latent frames to generate and which to keep from the input latent."""
+import torch
+
+from .video_shape import TIME_STRIDE, latent_frames
+
+
+def keep_from_mask(mask: torch.Tensor, frames: int) -> torch.Tensor:
+    """keep [frames] (1 = keep the input's latent frame) from a mask where 1 = generate (core's convention).
+
+    `mask` is a MASK [F, H, W] or a vector [F], with F either the latent frame count or the video frame
+    count (1 + 4k); a latent frame is generated if any of its video frames is (frame 0 alone, then
+    groups of 4). Values are averaged over space: only per-frame masks are supported.
+    """
+    if mask.ndim not in (1, 3):
+        raise ValueError(f"a frame mask must be [frames, height, width] or [frames]; got shape {tuple(mask.shape)}")
+    per_frame = mask.float().mean(dim=(1, 2)) if mask.ndim == 3 else mask.float()
+    count = per_frame.shape[0]
+    if count == frames:
+        generate = per_frame
+    elif latent_frames(count) == frames and (count - 1) % TIME_STRIDE == 0:
+        first, rest = per_frame[:1], per_frame[1:].reshape(-1, TIME_STRIDE).amax(dim=1)
+        generate = torch.cat([first, rest])
+    else:
+        raise ValueError(f"the frame mask has {count} frames but the latent has {frames} latent frames "
+                         f"({1 + TIME_STRIDE * (frames - 1)} video frames): give one mask per latent frame or "
+                         "per video frame")
+    return (1.0 - generate).clamp(0, 1)

@@ -1,0 +1,29 @@
+"""Conversions between the VAE's video tensors and ComfyUI's IMAGE frames."""
+import torch
+
+from .video_shape import SPACE_STRIDE, frame_count
+
+
+def to_images(video: torch.Tensor) -> torch.Tensor:
+    """VAE output [B, 3, F, H, W] in [-1, 1] → IMAGE [B·F, H, W, 3] in [0, 1]."""
+    images = ((video.float() + 1.0) / 2.0).clamp(0.0, 1.0)
+    return images.permute(0, 2, 3, 4, 1).reshape(-1, *images.shape[3:], 3)
+
+
+def decode_to_images(vae, latent: torch.Tensor, tile: tuple[int, int] | None = None, check=None) -> torch.Tensor:
+    """Decode a raw latent [B, 16, T, h, w] to IMAGE frames [B·F, 8h, 8w, 3], one latent frame at a time.
+
+    Chunks are written straight into the output, so nothing but the result grows with clip length.
+    `check()` runs between chunks (progress, interrupts).
+    """
+    batch, _, frames, height, width = latent.shape
+    count = frame_count(frames)
+    out = torch.empty(batch, count, height * SPACE_STRIDE, width * SPACE_STRIDE, 3)
+    done = 0
+    for chunk in vae.decode_frames(latent, tile=tile):
+        n = chunk.shape[2]
+        out[:, done:done + n] = to_images(chunk.cpu()).reshape(batch, n, *out.shape[2:])
+        done += n
+        if check:
+            check(done, count)
+    return out.reshape(-1, *out.shape[2:])

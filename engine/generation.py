@@ -1,0 +1,47 @@
+"""Generate a video latent with a Wan DiT: the glue between the model, the latent format and the sampler.
+
+Latents come in and go out raw (what the VAE encoder gives, ComfyUI's LATENT convention). The sampler
+works on the normalised latent the DiT sees, as core's KSampler does: normalising the input before
+adding noise is what makes strength < 1 and kept frames match core exactly.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from .models.vae import denormalize_latent, normalize_latent
+from .sampling import SamplingPlan, cfg_denoiser, flow_denoiser, get_solver, initial_noise, plan_sigmas, sample
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    seed: int
+    steps: int
+    cfg: float
+    shift: float
+    sampler: str = "uni_pc"
+    denoise: float = 1.0
+
+
+def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+                    settings: SamplerSettings, keep: torch.Tensor | None = None, callback=None,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """Sample a raw latent [B, 16, T, H, W] for text embeddings positive/negative [1 or B, L, D].
+
+    `keep` [T] marks latent frames (1) to hold at `raw_latent`'s values. `callback(step, x, x0)` runs
+    after each step; raising in it stops sampling. Same seed → same noise as core's KSampler.
+    """
+    noise = initial_noise(raw_latent.shape, settings.seed).to(device)
+    # Core leaves an all-zero (empty) latent unnormalised; with full denoise it is never seen anyway.
+    latent = normalize_latent(raw_latent) if raw_latent.any() else raw_latent
+    plan = SamplingPlan(latent=latent.to(device, torch.float32), strength=settings.denoise, keep=keep)
+    solver = get_solver(settings.sampler)
+    sigmas = plan_sigmas(plan, solver, settings.steps, settings.shift)
+    model_dtype = next(dit.parameters()).dtype
+
+    def velocity(x, t, context):
+        context = context.to(device, model_dtype).expand(x.shape[0], -1, -1)
+        return dit(x.to(model_dtype), t, context)
+
+    denoise = cfg_denoiser(flow_denoiser(velocity), positive, negative, settings.cfg)
+    out = sample(plan, denoise, solver, sigmas, noise, callback)
+    return denormalize_latent(out).cpu()

@@ -1,0 +1,100 @@
+"""ComfyUI services our nodes share: model files, model placement, progress and interrupts.
+
+Not a node file: the node families import this, never each other.
+"""
+import os
+from dataclasses import dataclass
+
+import torch
+import comfy.model_management as mm
+import comfy.model_patcher
+import comfy.utils
+import folder_paths
+
+DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+
+
+def model_files(folder: str) -> list[str]:
+    """The files ComfyUI lists in one of its model folders (diffusion_models, text_encoders, vae)."""
+    return folder_paths.get_filename_list(folder)
+
+
+def model_path(folder: str, name: str) -> str:
+    path = folder_paths.get_full_path(folder, name) if name else None
+    if path is None:
+        found = model_files(folder)
+        listed = ", ".join(found[:8]) if found else f"none: put a file into ComfyUI/models/{folder}/"
+        raise FileNotFoundError(f"model file '{name}' was not found in the '{folder}' folders; files there: {listed}")
+    return path
+
+
+@dataclass
+class PlacedModel:
+    """A pure-torch model handed to ComfyUI's memory manager (moved to the GPU when used, offloaded after)."""
+
+    patcher: comfy.model_patcher.ModelPatcher
+    name: str
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.patcher.model
+
+    @property
+    def device(self) -> torch.device:
+        return self.patcher.load_device
+
+    def load(self) -> torch.nn.Module:
+        """Ask ComfyUI to make room and put the weights on the compute device; returns the module."""
+        mm.load_models_gpu([self.patcher])
+        return self.patcher.model
+
+
+_cache: dict[str, tuple[tuple, object]] = {}
+
+
+def cached(kind: str, path: str, options: tuple, build):
+    """One loaded model per kind, reused while the file, its mtime and the options stay the same."""
+    key = (path, os.path.getmtime(path), options)
+    if kind in _cache and _cache[kind][0] == key:
+        return _cache[kind][1]
+    _cache.pop(kind, None)  # drop the old model before loading the next
+    loaded = build()
+    _cache[kind] = (key, loaded)
+    return loaded
+
+
+def place(module: torch.nn.Module, path: str, devices) -> PlacedModel:
+    load_device, offload_device = devices
+    patcher = comfy.model_patcher.ModelPatcher(module, load_device=load_device, offload_device=offload_device)
+    return PlacedModel(patcher, os.path.basename(path))
+
+
+def dit_devices():
+    return mm.get_torch_device(), mm.unet_offload_device()
+
+
+def text_encoder_devices():
+    return mm.text_encoder_device(), mm.text_encoder_offload_device()
+
+
+def vae_devices():
+    return mm.vae_device(), mm.vae_offload_device()
+
+
+def step_reporter(total: int, preview=None):
+    """A sampler callback: progress (with an optional preview image) and a prompt stop on interrupt."""
+    bar = comfy.utils.ProgressBar(total)
+
+    def report(step: int, x: torch.Tensor, x0: torch.Tensor) -> None:
+        mm.throw_exception_if_processing_interrupted()
+        bar.update_absolute(step + 1, total, preview(x0) if preview else None)
+
+    return report
+
+
+def check_interrupt() -> None:
+    mm.throw_exception_if_processing_interrupted()
+
+
+def intermediate_device() -> torch.device:
+    return mm.intermediate_device()

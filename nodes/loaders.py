@@ -1,0 +1,124 @@
+"""Loaders for the DiT, the text encoder and the VAE, reading the files in ComfyUI's model folders."""
+from dataclasses import dataclass
+
+from comfy_api.latest import io
+
+from ..engine.models.checkpoint import load_dit, load_text_encoder, load_vae
+from ..engine.models.tokenizer import UMT5Tokenizer
+from ..kernels import BACKEND_NAMES
+from . import host
+from .types import DiT, TextEncoder, VAE
+
+DTYPE_CHOICES = list(host.DTYPES)
+
+
+def choice_problem(name: str, value: str, choices) -> str | None:
+    # This host version does not check V3 combo values against their options, so we do.
+    return None if value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
+
+
+def checked(*problems) -> bool | str:
+    found = [p for p in problems if p]
+    return "; ".join(found) if found else True
+
+
+class LoadDiT(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeLoadDiT",
+            display_name="Load Wan DiT (Spacetime)",
+            category="Spacetime",
+            description="A Wan 2.1 text-to-video diffusion model (1.3B or 14B; bf16, fp16, fp32 or fp8 files) "
+            "from models/diffusion_models.",
+            inputs=[
+                io.Combo.Input("dit_name", options=host.model_files("diffusion_models")),
+                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default",
+                               tooltip="Compute dtype; default keeps the file's (bf16 for fp8 files)."),
+                io.Combo.Input("attention", options=list(BACKEND_NAMES), default="auto",
+                               tooltip="Attention backend; the one actually used is logged once."),
+            ],
+            outputs=[DiT.Output(display_name="dit")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, dtype, attention):
+        return checked(choice_problem("dtype", dtype, DTYPE_CHOICES),
+                       choice_problem("attention", attention, BACKEND_NAMES))
+
+    @classmethod
+    def execute(cls, dit_name, dtype, attention) -> io.NodeOutput:
+        path = host.model_path("diffusion_models", dit_name)
+
+        def build():
+            model = load_dit(path, dtype=host.DTYPES[dtype])
+            model.attention_backend = attention
+            return host.place(model, path, host.dit_devices())
+
+        return io.NodeOutput(host.cached("dit", path, (dtype, attention), build))
+
+
+@dataclass
+class LoadedTextEncoder:
+    encoder: host.PlacedModel
+    tokenizer: UMT5Tokenizer
+
+
+class LoadTextEncoder(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeLoadTextEncoder",
+            display_name="Load umT5 Text Encoder (Spacetime)",
+            category="Spacetime",
+            description="The umT5-XXL text encoder Wan 2.1 uses (with its tokenizer) from models/text_encoders.",
+            inputs=[
+                io.Combo.Input("text_encoder_name", options=host.model_files("text_encoders")),
+                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default"),
+            ],
+            outputs=[TextEncoder.Output(display_name="text_encoder")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, dtype):
+        return checked(choice_problem("dtype", dtype, DTYPE_CHOICES))
+
+    @classmethod
+    def execute(cls, text_encoder_name, dtype) -> io.NodeOutput:
+        path = host.model_path("text_encoders", text_encoder_name)
+        def build():
+            encoder, tokenizer = load_text_encoder(path, dtype=host.DTYPES[dtype])
+            return LoadedTextEncoder(host.place(encoder, path, host.text_encoder_devices()), tokenizer)
+
+        return io.NodeOutput(host.cached("text_encoder", path, (dtype,), build))
+
+
+class LoadVAE(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeLoadVAE",
+            display_name="Load Wan VAE (Spacetime)",
+            category="Spacetime",
+            description="The Wan 2.1 video VAE from models/vae.",
+            inputs=[
+                io.Combo.Input("vae_name", options=host.model_files("vae")),
+                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default"),
+            ],
+            outputs=[VAE.Output(display_name="vae")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, dtype):
+        return checked(choice_problem("dtype", dtype, DTYPE_CHOICES))
+
+    @classmethod
+    def execute(cls, vae_name, dtype) -> io.NodeOutput:
+        path = host.model_path("vae", vae_name)
+        def build():
+            return host.place(load_vae(path, dtype=host.DTYPES[dtype]), path, host.vae_devices())
+
+        return io.NodeOutput(host.cached("vae", path, (dtype,), build))
+
+
+NODES = [LoadDiT, LoadTextEncoder, LoadVAE]

@@ -1,0 +1,115 @@
+"""Decode a latent to frames, and save frames as a video file with the workflow and provenance inside."""
+import json
+import os
+from fractions import Fraction
+
+import torch
+import comfy.utils
+import folder_paths
+from comfy_api.latest import InputImpl, Types, io, ui
+
+from ..engine.frames import decode_to_images
+from ..engine.video import next_free_path, provenance_record, write_video
+from ..engine.video_shape import frame_count
+from . import host
+from .types import VAE
+
+FORMATS = ["mp4", "webm", "webp", "gif"]
+PACK_VERSION = "0.1.0"
+MODEL_INPUTS = ("dit_name", "text_encoder_name", "vae_name")
+
+
+class Decode(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeDecode",
+            display_name="Decode Video (Spacetime)",
+            category="Spacetime",
+            description="Decodes a Wan 2.1 latent into frames, one latent frame at a time (memory stays flat "
+            "in clip length). Tiling bounds memory at large sizes.",
+            inputs=[
+                VAE.Input("vae"),
+                io.Latent.Input("latent"),
+                io.Int.Input("tile_size", default=0, min=0, max=4096, step=16,
+                             tooltip="Decode in tiles of this many pixels (0: no tiling)."),
+            ],
+            outputs=[io.Image.Output()],
+        )
+
+    @classmethod
+    def execute(cls, vae, latent, tile_size) -> io.NodeOutput:
+        samples = latent["samples"]
+        if samples.ndim != 5 or samples.shape[1] != 16:
+            raise ValueError(f"the latent has shape {tuple(samples.shape)}; this Wan 2.1 VAE decodes video latents "
+                             "[B, 16, T, H, W]")
+        tile = (tile_size // 8, tile_size // 8) if tile_size else None
+        bar = comfy.utils.ProgressBar(frame_count(samples.shape[2]))
+
+        def progress(done, total):
+            host.check_interrupt()
+            bar.update_absolute(done, total)
+
+        model = vae.load()
+        with torch.no_grad():
+            images = decode_to_images(model, samples.to(vae.device), tile, progress)
+        return io.NodeOutput(images.to(host.intermediate_device()))
+
+
+def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None) -> dict[str, str]:
+    """The workflow, the executed graph and a provenance record, as the file's metadata."""
+    metadata = {}
+    if extra_pnginfo and "workflow" in extra_pnginfo:
+        metadata["workflow"] = json.dumps(extra_pnginfo["workflow"])
+    models, seed = [], None
+    if prompt:
+        metadata["prompt"] = json.dumps(prompt)
+        for node in prompt.values():
+            inputs = node.get("inputs", {})
+            models += [inputs[name] for name in MODEL_INPUTS if isinstance(inputs.get(name), str)]
+            if seed is None and isinstance(inputs.get("seed"), int):
+                seed = inputs["seed"]
+    metadata["spacetime"] = provenance_record(PACK_VERSION, models, seed)
+    return metadata
+
+
+class SaveVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeSaveVideo",
+            display_name="Save Video (Spacetime)",
+            category="Spacetime",
+            description="Saves frames as mp4 (H.264), webm (VP9) or looping webp/gif, with the workflow and a "
+            "provenance record in the file. Never overwrites a file. Also outputs a core VIDEO.",
+            inputs=[
+                io.Image.Input("images"),
+                io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0),
+                io.Combo.Input("format", options=FORMATS, default="mp4"),
+                io.Int.Input("quality", default=85, min=0, max=100,
+                             tooltip="0-100; 100 is near lossless (webp: lossless)."),
+                io.String.Input("filename_prefix", default="spacetime/video"),
+            ],
+            outputs=[io.Video.Output()],
+            hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo],
+            is_output_node=True,
+        )
+
+    @classmethod
+    def validate_inputs(cls, format):
+        return True if format in FORMATS else f"format '{format}' is not one of: {', '.join(FORMATS)}"
+
+    @classmethod
+    def execute(cls, images, fps, format, quality, filename_prefix) -> io.NodeOutput:
+        count, height, width = images.shape[:3]
+        folder, name, _, subfolder, _ = folder_paths.get_save_image_path(
+            filename_prefix, folder_paths.get_output_directory(), width, height)
+        metadata = generation_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo)
+        path = write_video(images, next_free_path(folder, name, format), fps, format, quality, metadata)
+        video = InputImpl.VideoFromComponents(
+            Types.VideoComponents(images=images, audio=None, frame_rate=Fraction(fps).limit_denominator(1001)))
+        saved = ui.SavedResult(os.path.basename(path), subfolder, io.FolderType.output)
+        return io.NodeOutput(video, ui=ui.PreviewVideo([saved]))
+
+
+NODES = [Decode, SaveVideo]

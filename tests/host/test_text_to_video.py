@@ -1,0 +1,81 @@
+"""The text-to-video workflow in the real host on tiny random models: file, progress, errors."""
+import json
+
+import pytest
+
+from conftest import load_workflow
+from comfy_host import PromptRefused
+from graphs import set_inputs, with_tiny_models
+from spacetime.engine.video import read_metadata, read_video
+
+SMALL = dict(width=64, height=48, length=9, batch_size=1)
+
+
+def tiny_t2v(object_info, steps=3, **latent):
+    graph = with_tiny_models(load_workflow("text_to_video.json", object_info))
+    set_inputs(graph, "SpacetimeEmptyVideoLatent", **{**SMALL, **latent})
+    return set_inputs(graph, "SpacetimeSampler", steps=steps)
+
+
+@pytest.mark.parametrize("format, fps", [("mp4", 16.0), ("webm", 12.0), ("webp", 20.0), ("gif", 25.0)])
+def test_text_to_video_writes_a_decodable_video(host, object_info, format, fps):
+    graph = set_inputs(tiny_t2v(object_info), "SpacetimeSaveVideo", format=format, fps=fps,
+                       filename_prefix=f"t2v/{format}")
+    result = host.run(graph)
+    assert result.status == "success", result.error
+    (path,) = host.files_of(result)
+    assert path.suffix == f".{format}"
+    frames, read_fps = read_video(str(path))
+    assert frames.shape == (9, 48, 64, 3)
+    assert read_fps == pytest.approx(fps, rel=0.02)
+    metadata = read_metadata(str(path))
+    provenance = json.loads(metadata["spacetime"])
+    assert provenance["seed"] == 42 and "tiny_wan_t2v.safetensors" in provenance["models"]
+    assert json.loads(metadata["prompt"])[str(next(iter(graph)))]["class_type"]
+
+
+def test_sampler_reports_progress_for_every_step(host, object_info):
+    result = host.run(tiny_t2v(object_info, steps=4))
+    sampler = next(k for k, n in tiny_t2v(object_info).items() if n["class_type"] == "SpacetimeSampler")
+    steps = [m["data"]["value"] for m in result.messages
+             if m["type"] == "progress" and m["data"]["node"] == sampler]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_saving_never_overwrites(host, object_info):
+    graph = set_inputs(tiny_t2v(object_info, steps=1), "SpacetimeSaveVideo", filename_prefix="t2v/again")
+    first = host.files_of(host.run(graph))[0]
+    before = first.read_bytes()
+    second = host.files_of(host.run(graph))[0]
+    assert first != second and first.read_bytes() == before
+
+
+def error_message(host, graph) -> str:
+    result = host.run(graph)
+    assert result.status == "error"
+    return result.error["exception_message"]
+
+
+def test_missing_model_file_is_named(host, object_info):
+    graph = set_inputs(tiny_t2v(object_info), "SpacetimeLoadDiT", dit_name="wan2.1_t2v_1.3B_bf16.safetensors")
+    message = error_message(host, graph)
+    assert "'wan2.1_t2v_1.3B_bf16.safetensors' was not found in the 'diffusion_models' folders" in message
+    assert "tiny_wan_t2v.safetensors" in message  # what is there instead
+
+
+def test_latent_from_another_vae_is_refused(host, object_info):
+    graph = tiny_t2v(object_info)
+    graph["90"] = {"class_type": "EmptyHunyuanVideo15Latent",
+                   "inputs": {"width": 64, "height": 48, "length": 9, "batch_size": 1}}
+    set_inputs(graph, "SpacetimeSampler", latent=["90", 0])
+    assert "the latent has 32 channels but the DiT takes 16" in error_message(host, graph)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (dict(length=10), "length 10 is not a valid frame count"),
+    (dict(width=70), "width 70 is not a multiple of 16; use 64 or 80"),
+])
+def test_bad_video_size_is_refused_before_running(host, object_info, change, expected):
+    with pytest.raises(PromptRefused) as refused:
+        host.run(tiny_t2v(object_info, **change))
+    assert expected in json.dumps(refused.value.body)
