@@ -2,20 +2,93 @@
 
 Layout: q [B, Nq, H, D], k and v [B, Nk, H, D] (what a DiT produces after splitting heads); the result
 has q's shape. `rope` (a RopeGrid) applies Wan's 3D RoPE to q and k; `key_mask` [B, Nk] bool marks
-the keys to attend to.
-"""
-import torch
-import torch.nn.functional as F
+the keys to attend to (a query with no key to attend gets zeros).
 
+Backends (`available_backends()` says which can run here, and why not):
+- auto: the fused Triton kernel on CUDA for float16/bfloat16 once its self-check passes, else sdpa;
+- sdpa: torch's scaled_dot_product_attention after a separate RoPE pass;
+- triton: fused kernel (RoPE in the loads), `flash/`; triton-int8: its 8-bit SageAttention2-style mode;
+- sageattention, flash_attn: the third-party packages, when installed.
+A backend that was asked for and cannot run raises `BackendUnavailable` saying why; nothing switches
+silently. The backend each caller actually uses is logged once on the "spacetime.attention" logger.
+Module map: backends (choice), flash/ (Triton kernels), reference (the maths, in torch), rope, adapters.
+"""
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from .backends import BACKENDS, SDPA, choose_auto
+from .inputs import check_inputs
 from .rope import RopeGrid, apply_rope
 
-__all__ = ["attention", "RopeGrid", "apply_rope"]
+__all__ = ["attention", "available_backends", "BackendInfo", "BackendUnavailable", "BACKEND_NAMES",
+           "RopeGrid", "apply_rope"]
+
+LOG = logging.getLogger("spacetime.attention")
+BACKEND_NAMES = ("auto", *BACKENDS)
+
+
+class BackendUnavailable(RuntimeError):
+    """An attention backend that was asked for cannot run here; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    available: bool
+    reason: str  # why it cannot run ("" when it can); for auto, what it would pick
 
 
 def attention(q, k, v, *, rope: RopeGrid | None = None, key_mask: torch.Tensor | None = None,
-              backend: str = "auto") -> torch.Tensor:
-    if rope is not None:
-        q, k = apply_rope(q, rope), apply_rope(k, rope)
-    mask = None if key_mask is None else key_mask[:, None, None, :]
-    out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
-    return out.transpose(1, 2)
+              backend: str = "auto", caller: str = "attention") -> torch.Tensor:
+    """softmax(rope(q)·rope(k)ᵀ/√D)·v over the keys in key_mask; `caller` names the model or layer
+    family in the one log line that says which backend it got."""
+    check_inputs(q, k, v, rope, key_mask)
+    chosen, why = _resolve(backend, q.device, q.dtype, q.shape[-1])
+    if key_mask is not None and not chosen.masks_keys:
+        chosen, why = SDPA, f"{chosen.name} takes no key mask, so masked (cross-attention) calls use sdpa"
+    _log_once(caller, backend, chosen.name, why)
+    return chosen(q, k, v, rope, key_mask)
+
+
+def available_backends(device: torch.device | str | None = None, dtype: torch.dtype = torch.bfloat16,
+                       head_dim: int = 128) -> list[BackendInfo]:
+    """Every backend name with whether it can run for such calls (default: CUDA if present, bf16, D=128).
+
+    On a GPU this settles `auto` for those calls, compiling and self-checking the Triton kernel once.
+    """
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    infos = []
+    for name in BACKEND_NAMES:
+        try:
+            backend, why = _resolve(name, device, dtype, head_dim)
+            infos.append(BackendInfo(name, True, f"uses {backend.name}: {why}" if name == "auto" else ""))
+        except BackendUnavailable as error:
+            infos.append(BackendInfo(name, False, str(error)))
+    return infos
+
+
+@lru_cache(maxsize=None)
+def _resolve(name: str, device: torch.device, dtype: torch.dtype, head_dim: int):
+    """(backend, why) for calls on such tensors, decided once: the choice never changes between calls."""
+    if name == "auto":
+        chosen, why = choose_auto(device, dtype, head_dim)
+        return BACKENDS[chosen], why
+    if name not in BACKENDS:
+        raise ValueError(f"unknown attention backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+    reason = BACKENDS[name].unavailable_reason(device, dtype, head_dim)
+    if reason:
+        raise BackendUnavailable(reason)
+    return BACKENDS[name], "as requested"
+
+
+_announced: set = set()
+
+
+def _log_once(caller: str, requested: str, used: str, why: str) -> None:
+    key = (caller, requested, used)
+    if key not in _announced:
+        _announced.add(key)
+        LOG.info("%s uses attention backend %r (requested %r; %s)", caller, used, requested, why)

@@ -34,6 +34,15 @@ class RopeGrid:
         angles = self.angles(head_dim)
         return angles.cos().float().to(device), angles.sin().float().to(device)
 
+    def pair_tables(self, head_dim: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-axis form of `cos_sin` that fused kernels gather from.
+
+        float32 cos and sin, each [max(frames, height, width), head_dim // 2]: entry [p, j] is the value
+        for coordinate p on the axis that pair j belongs to. A token's value for pair j is row
+        (its t, h or w coordinate) of column j, identical to `cos_sin` (same float64 angle p * w_j).
+        """
+        return _pair_tables(self.frames, self.height, self.width, head_dim, torch.device(device or "cpu"))
+
 
 def axis_frequencies(axis_dim: int) -> torch.Tensor:
     """w_j = theta^(-2j / axis_dim) for the axis_dim // 2 pairs of one axis, float64."""
@@ -56,8 +65,17 @@ def _broadcast_shapes(frames: int, height: int, width: int):
     return (frames, 1, 1), (1, height, 1), (1, 1, width)
 
 
-def apply_rope(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
-    """Rotate adjacent pairs (x[2j], x[2j+1]) of x [B, N, H, D] by the grid's angles, in float32."""
+@lru_cache(maxsize=16)
+def _pair_tables(frames: int, height: int, width: int, head_dim: int, device: torch.device):
+    # cached per device: kernels call this for every attention, and a host-to-GPU copy each time would stall
+    positions = torch.arange(max(frames, height, width), dtype=torch.float64)
+    frequencies = torch.cat([axis_frequencies(dim) for dim in axis_dims(head_dim)])  # [head_dim // 2]
+    angles = torch.outer(positions, frequencies)
+    return angles.cos().float().to(device), angles.sin().float().to(device)
+
+
+def rotate(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
+    """x [B, N, H, D] with adjacent pairs (x[2j], x[2j+1]) rotated by the grid's angles, as float32."""
     batch, tokens, heads, head_dim = x.shape
     if tokens != grid.tokens:
         raise ValueError(f"RoPE grid {grid} has {grid.tokens} tokens but the input has {tokens}")
@@ -65,5 +83,9 @@ def apply_rope(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
     pairs = x.float().reshape(batch, tokens, heads, head_dim // 2, 2)
     even, odd = pairs[..., 0], pairs[..., 1]
     cos, sin = cos[None, :, None, :], sin[None, :, None, :]
-    rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
-    return rotated.reshape(x.shape).to(x.dtype)
+    return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).reshape(x.shape)
+
+
+def apply_rope(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
+    """Rotate adjacent pairs (x[2j], x[2j+1]) of x [B, N, H, D] by the grid's angles, in float32."""
+    return rotate(x, grid).to(x.dtype)

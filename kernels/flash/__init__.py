@@ -1,0 +1,1 @@
+"""The Triton flash-attention kernels (imported on first use: see `launch`)."""
