@@ -1,0 +1,18 @@
+"""The shapes world: a procedural video world small enough for a model the project trains itself.
+
+world     vocabularies, ClipSpec, the held-out triples, the seeded sampler
+render    layout and drawing: render_clip(spec, frames, size) -> [F, H, W, 3] in 0..1
+captions  caption(spec[, rng]) and parse_caption(text)
+segment, fit, analyse   analyse_clip(frames) -> ClipAnalysis (background, objects, shapes, motions)
+score     attribute_hits(spec, analysis), accuracy(hits)
+dataset   ShapesClips, a torch Dataset of (clip [3, F, H, W] in -1..1, caption)
+"""
+from .analyse import ClipAnalysis, analyse_clip
+from .captions import caption, parse_caption
+from .dataset import ShapesClips
+from .render import render_clip
+from .score import accuracy, attribute_hits
+from .world import ClipSpec, ObjectSpec, sample_specs
+
+__all__ = ["ClipAnalysis", "ClipSpec", "ObjectSpec", "ShapesClips", "accuracy", "analyse_clip",
+           "attribute_hits", "caption", "parse_caption", "render_clip", "sample_specs"]
