@@ -11,7 +11,8 @@ Backends (`available_backends()` says which can run here, and why not):
 - sageattention, flash_attn: the third-party packages, when installed.
 A backend that was asked for and cannot run raises `BackendUnavailable` saying why; nothing switches
 silently. The backend each caller actually uses is logged once on the "spacetime.attention" logger.
-Module map: backends (choice), flash/ (Triton kernels), reference (the maths, in torch), rope, adapters.
+Module map: backends (choice), flash/ (Triton kernels), reference (the maths, in torch), rope, adapters,
+core_convention (ComfyUI core's attention calls, for patching core's own models).
 """
 import logging
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from .backends import BACKENDS, SDPA, choose_auto
 from .inputs import check_inputs
 from .rope import RopeGrid, apply_rope
 
-__all__ = ["attention", "available_backends", "BackendInfo", "BackendUnavailable", "BACKEND_NAMES",
-           "RopeGrid", "apply_rope"]
+__all__ = ["attention", "available_backends", "require_backend", "BackendInfo", "BackendUnavailable",
+           "BACKEND_NAMES", "RopeGrid", "apply_rope"]
 
 LOG = logging.getLogger("spacetime.attention")
 BACKEND_NAMES = ("auto", *BACKENDS)
@@ -68,6 +69,12 @@ def available_backends(device: torch.device | str | None = None, dtype: torch.dt
         except BackendUnavailable as error:
             infos.append(BackendInfo(name, False, str(error)))
     return infos
+
+
+def require_backend(name: str, device: torch.device | str, dtype: torch.dtype, head_dim: int) -> str:
+    """The backend that `name` gives calls on such tensors, settled now rather than at the first call;
+    raises BackendUnavailable saying why when it cannot run (ValueError for an unknown name)."""
+    return _resolve(name, torch.device(device), dtype, head_dim)[0].name
 
 
 @lru_cache(maxsize=None)

@@ -159,7 +159,7 @@ class Attention(nn.Module):
         q = self._heads(self.norm_q(self.q(x)))
         k = self._heads(self.norm_k(self.k(context)))
         v = self._heads(self.v(context))
-        out = attention(q, k, v, rope=rope, backend=backend)
+        out = attention(q, k, v, rope=rope, backend=backend, caller="spacetime-dit")
         return self.o(out.flatten(2))
 
     def _heads(self, x):
