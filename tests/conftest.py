@@ -4,40 +4,21 @@ The repository root is the pack (ComfyUI imports it under whatever name its fold
 it under the fixed name `spacetime`, so `spacetime.engine...` and `spacetime.kernels` work with the
 same relative imports the host uses.
 """
-import importlib.util
 import json
-import os
 import pathlib
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from comfy_host import ComfyHost, read_host_env  # noqa: E402
+from pack_import import import_pack  # noqa: E402
 
-
-def _import_pack_as(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, REPO / "__init__.py", submodule_search_locations=[str(REPO)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_import_pack_as("spacetime")
+import_pack("spacetime")
 
 
 def comfy_dir() -> pathlib.Path:
-    """The ComfyUI checkout the tests run against (written by scripts/setup_host.sh)."""
-    if os.environ.get("COMFY_DIR"):
-        return pathlib.Path(os.environ["COMFY_DIR"])
-    env = REPO / ".host" / "env"
-    for line in env.read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key == "COMFY_DIR":
-            return pathlib.Path(value.strip('"'))
-    raise RuntimeError("run scripts/setup_host.sh first: no COMFY_DIR in .host/env")
+    """The ComfyUI checkout the tests run against (scripts/setup_host.sh's, or COMFY_DIR)."""
+    return pathlib.Path(read_host_env()["COMFY_DIR"])
 
 
 def import_host_comfy():
@@ -58,8 +39,6 @@ def import_host_comfy():
 # --- the real ComfyUI host, shared by the integration tests -------------------------------------
 import pytest  # noqa: E402
 
-sys.path.insert(0, str(REPO / "scripts"))
-from comfy_host import ComfyHost  # noqa: E402
 from workflow_api import to_api  # noqa: E402
 
 WORKFLOWS = REPO / "workflows"
