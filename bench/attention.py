@@ -10,7 +10,6 @@ reference (RoPE unrounded, exact softmax) on a random subsample of query rows. P
 """
 import argparse
 import importlib
-import importlib.util
 import os
 import pathlib
 import statistics
@@ -82,12 +81,10 @@ def main(argv=None):
 
 def import_pack_kernels():
     """The pack's kernels module, imported as `spacetime.kernels` like the tests do."""
-    if "spacetime" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("spacetime", REPO / "__init__.py",
-                                                      submodule_search_locations=[str(REPO)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["spacetime"] = module
-        spec.loader.exec_module(module)
+    sys.path.insert(0, str(REPO / "scripts"))
+    from pack_import import import_pack
+
+    import_pack("spacetime")
     return importlib.import_module("spacetime.kernels")
 
 

@@ -8,7 +8,6 @@ weights plus the interpreter; a dtype conversion adds the converted copy.
     .host/venv/bin/python bench/load_memory.py [--dtype bfloat16|float16|float32]
 """
 import argparse
-import importlib.util
 import json
 import pathlib
 import resource
@@ -19,15 +18,10 @@ import tempfile
 import torch
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from pack_import import import_pack  # noqa: E402
+
 GIB = 2**30
-
-
-def import_pack():
-    """Import the repository root as package `spacetime`, as the tests do (ComfyUI uses its folder name)."""
-    spec = importlib.util.spec_from_file_location("spacetime", REPO / "__init__.py",
-                                                  submodule_search_locations=[str(REPO)])
-    sys.modules["spacetime"] = module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
 
 
 def resident_bytes() -> int:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .models.vae import denormalize_latent, normalize_latent
 from .sampling import SamplingPlan, cfg_denoiser, flow_denoiser, get_solver, initial_noise, plan_sigmas, sample
 
 
@@ -30,9 +29,10 @@ def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negat
     `keep` [T] marks latent frames (1) to hold at `raw_latent`'s values. `callback(step, x, x0)` runs
     after each step; raising in it stops sampling. Same seed → same noise as core's KSampler.
     """
+    latent_format = dit.latent_format
     noise = initial_noise(raw_latent.shape, settings.seed).to(device)
     # Core leaves an all-zero (empty) latent unnormalised; with full denoise it is never seen anyway.
-    latent = normalize_latent(raw_latent) if raw_latent.any() else raw_latent
+    latent = latent_format.normalize(raw_latent) if raw_latent.any() else raw_latent
     plan = SamplingPlan(latent=latent.to(device, torch.float32), strength=settings.denoise, keep=keep)
     solver = get_solver(settings.sampler)
     sigmas = plan_sigmas(plan, solver, settings.steps, settings.shift)
@@ -44,4 +44,4 @@ def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negat
 
     denoise = cfg_denoiser(flow_denoiser(velocity), positive, negative, settings.cfg)
     out = sample(plan, denoise, solver, sigmas, noise, callback)
-    return denormalize_latent(out).cpu()
+    return latent_format.denormalize(out).cpu()

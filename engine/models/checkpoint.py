@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from .dit import DiTConfig, WanDiT, storage_dtype
+from .latent_format import LatentFormat
 
 DIT_PREFIX = "model.diffusion_model."
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
@@ -112,6 +113,8 @@ def load_dit(path, dtype: torch.dtype | None = None, device="cpu") -> WanDiT:
         model = WanDiT(config)
     _check_layout(model, weights, path)
     model.load_state_dict(weights, strict=True, assign=True)
+    with _naming_the_file(path):
+        model.latent_format = LatentFormat.from_metadata(metadata)
     return model.eval().requires_grad_(False)
 
 

@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...kernels import RopeGrid, attention
+from .latent_format import WAN21, LatentFormat
 
 HEAD_DIM = 128  # every released Wan 2.1 DiT; ComfyUI derives heads = dim // 128
 PATCH = (1, 2, 2)  # (t, h, w)
@@ -203,10 +204,11 @@ class Head(nn.Module):
 class WanDiT(nn.Module):
     """Wan 2.1 T2V DiT: forward(x [B, C, T, H, W], timestep, context [B, L, text_dim]) -> v."""
 
-    def __init__(self, config: DiTConfig, attention_backend: str = "auto"):
+    def __init__(self, config: DiTConfig, attention_backend: str = "auto", latent_format: LatentFormat = WAN21):
         super().__init__()
         self.config = config
         self.attention_backend = attention_backend
+        self.latent_format = latent_format  # the latent statistics this model was trained in
         dim = config.dim
         self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=PATCH, stride=PATCH)
         self.text_embedding = nn.Sequential(nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"),

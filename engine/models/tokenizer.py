@@ -53,6 +53,10 @@ class UMT5Tokenizer:
             )
         return cls.from_bytes(data.cpu().contiguous().numpy().tobytes())
 
+    @property
+    def vocab_size(self) -> int:
+        return self.processor.get_piece_size()
+
     def token_ids(self, text: str) -> list[int]:
         """The prompt's token ids, without EOS and without any length limit."""
         return self.processor.encode(text, out_type=int)

@@ -4,8 +4,8 @@ Pixel frames 1+4k ↔ latent frames 1+k: frame 0 is encoded on its own, every la
 4 pixel frames. Both directions run causally in chunks (encode: frame 0, then 4 frames at a time;
 decode: one latent frame at a time), so memory does not grow with the clip length.
 
-Latents here are the raw encoder mean `mu`, what ComfyUI's LATENT carries. The DiT works on
-`normalize_latent(mu)`; `denormalize_latent` undoes it.
+Latents here are the raw encoder mean `mu`, what ComfyUI's LATENT carries. The DiT works on them
+normalised by its latent format (latent_format.py).
 """
 from collections.abc import Iterator, Mapping
 
@@ -21,35 +21,9 @@ SPATIAL_SCALE = 8
 TEMPORAL_SCALE = 4
 DEFAULT_TILE_OVERLAP = 8  # latent units (64 pixels) between neighbouring decode tiles
 
-# Per-channel statistics of Wan 2.1 latents: the DiT sees (mu - mean) / std.
-LATENT_MEAN = (-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
-               0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921)
-LATENT_STD = (2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
-              3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160)
-
 # Keys that tell VAE families apart.
 _BASE_DIM_KEY = "decoder.head.0.gamma"
 _WAN22_KEY = "decoder.upsamples.0.upsamples.0.residual.2.weight"
-
-
-def _channel_stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std shaped to broadcast over a [B, 16, T, H, W] latent."""
-    shape = (1, LATENT_CHANNELS, 1, 1, 1)
-    mean = torch.tensor(LATENT_MEAN, dtype=like.dtype, device=like.device).view(shape)
-    std = torch.tensor(LATENT_STD, dtype=like.dtype, device=like.device).view(shape)
-    return mean, std
-
-
-def normalize_latent(mu: torch.Tensor) -> torch.Tensor:
-    """Raw VAE latent → what the DiT sees: (mu - mean) / std per channel."""
-    mean, std = _channel_stats(mu)
-    return (mu - mean) / std
-
-
-def denormalize_latent(z: torch.Tensor) -> torch.Tensor:
-    """DiT-space latent → raw VAE latent: z · std + mean per channel."""
-    mean, std = _channel_stats(z)
-    return z * std + mean
 
 
 class Encoder3d(CausalBlock):
@@ -125,7 +99,6 @@ class WanVAE(nn.Module):
         weight = self.conv2.weight
         return {"device": weight.device, "dtype": weight.dtype}
 
-    @torch.no_grad()
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """Video [B, 3, 1+4k, H, W] in [-1, 1] → raw latent mean [B, 16, 1+k, H/8, W/8], float32."""
         _check_video(video)
@@ -169,7 +142,6 @@ class WanVAE(nn.Module):
             done += chunk.shape[2]
         return video
 
-    @torch.no_grad()
     def _stream_decode(self, latent: torch.Tensor, tiles: list[Tile] | None) -> Iterator[torch.Tensor]:
         caches = [{} for _ in tiles] if tiles else [{}]  # each tile is its own causal stream
         for t in range(latent.shape[2]):

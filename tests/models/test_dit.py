@@ -50,9 +50,6 @@ def tiny_checkpoint(tmp_path_factory):
 def host_model(tiny_checkpoint):
     """The host's own WanModel, found and loaded by its own detection path."""
     comfy = import_host_comfy()
-    import comfy.cli_args
-
-    comfy.cli_args.args.cpu = True  # the host has no GPU here; must be set before model_management loads
     import comfy.sd
 
     patcher = comfy.sd.load_diffusion_model(str(tiny_checkpoint), model_options={"dtype": torch.float32})

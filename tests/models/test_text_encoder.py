@@ -36,9 +36,6 @@ PROMPTS = [
 def _host():
     """The host's modules, imported on the CPU device (ComfyUI needs --cpu without CUDA)."""
     import_host_comfy()
-    import comfy.cli_args
-
-    comfy.cli_args.args.cpu = True
     import comfy.ops
     import comfy.text_encoders.t5
     import comfy.text_encoders.wan

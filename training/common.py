@@ -1,0 +1,80 @@
+"""What the shapes-world training scripts share: the model sizes, resumable runs, logging, export."""
+import json
+import os
+import pathlib
+import sys
+import time
+
+import torch
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from pack_import import import_pack  # noqa: E402
+
+import_pack("spacetime")
+
+RUNS = REPO / "training" / "runs"
+SHIPPED = REPO / "models"
+FILES = {
+    "vae": SHIPPED / "vae" / "shapes_world_vae.safetensors",
+    "dit": SHIPPED / "diffusion_models" / "shapes_world_t2v.safetensors",
+    "text_encoder": SHIPPED / "text_encoders" / "shapes_world_umt5.safetensors",
+}
+
+# The shapes world's clips and the model sizes (chosen to train on 2 CPU cores in hours).
+FRAMES, SIZE, FPS = 17, 64, 8
+VAE_DIM = 12
+DIT = dict(dim=128, ffn_dim=384, num_layers=4, num_heads=2, in_dim=16, out_dim=16, freq_dim=256)
+TEXT = dict(d_model=128, num_heads=2, d_kv=32, d_ff=256, num_layers=2)
+
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Run:
+    """A training run folder: a resumable checkpoint and a tab-separated log."""
+
+    def __init__(self, name: str):
+        self.folder = RUNS / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.checkpoint = self.folder / "checkpoint.pt"
+        self.log_path = self.folder / "log.tsv"
+        self.started = time.monotonic()
+
+    def load(self) -> dict | None:
+        if not self.checkpoint.exists():
+            return None
+        return torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+
+    def save(self, state: dict) -> None:
+        temporary = self.checkpoint.with_suffix(".tmp")
+        torch.save(state, temporary)
+        os.replace(temporary, self.checkpoint)
+
+    def log(self, **values) -> None:
+        new = not self.log_path.exists()
+        with open(self.log_path, "a") as log:
+            if new:
+                log.write("\t".join(values) + "\n")
+            log.write("\t".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values.values()) + "\n")
+        print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()), flush=True)
+
+    def elapsed_minutes(self) -> float:
+        return (time.monotonic() - self.started) / 60
+
+
+def export(kind: str, weights: dict, metadata: dict) -> pathlib.Path:
+    """Write a shipped model file (safetensors, with our metadata as strings)."""
+    from safetensors.torch import save_file
+
+    path = FILES[kind]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()}
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(path), metadata=meta)
+    return path
+
+
+def psnr(reconstruction: torch.Tensor, target: torch.Tensor) -> float:
+    """PSNR in dB of videos in [-1, 1] (computed on 0..1)."""
+    mse = ((reconstruction.clamp(-1, 1) - target) / 2).pow(2).mean().item()
+    return 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()

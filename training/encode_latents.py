@@ -1,0 +1,45 @@
+"""Encode rendered training clips with the trained shapes-world VAE, for DiT training. Resumable.
+
+    .host/venv/bin/python training/encode_latents.py --clips 8000
+
+Writes training/runs/latents/latents.pt: raw latents (LATENT's convention) as float16 and the
+paraphrased captions, plus the per-channel mean and std the DiT will be trained in.
+"""
+import argparse
+
+import torch
+
+from common import FILES, FRAMES, RUNS, SIZE
+from spacetime.engine.models.checkpoint import load_vae
+from spacetime.engine.shapes.dataset import ShapesClips
+
+BATCH = 16
+LATENTS = RUNS / "latents" / "latents.pt"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=8000)
+    parser.add_argument("--seed", type=int, default=100)
+    args = parser.parse_args()
+
+    vae = load_vae(FILES["vae"], dtype=torch.float32)
+    dataset = ShapesClips(args.clips, seed=args.seed, frames=FRAMES, size=SIZE)
+    done = torch.load(LATENTS, weights_only=True) if LATENTS.exists() else {"latents": [], "captions": []}
+    LATENTS.parent.mkdir(parents=True, exist_ok=True)
+    start = sum(len(chunk) for chunk in done["latents"])
+    with torch.no_grad():
+        for first in range(start, args.clips, BATCH):
+            items = [dataset[i] for i in range(first, min(first + BATCH, args.clips))]
+            done["latents"].append(vae.encode(torch.stack([clip for clip, _ in items])).half())
+            done["captions"] += [text for _, text in items]
+            if len(done["latents"]) % 20 == 0 or first + BATCH >= args.clips:
+                latents = torch.cat(done["latents"]).float()
+                done["mean"] = latents.mean(dim=(0, 2, 3, 4)).tolist()
+                done["std"] = latents.std(dim=(0, 2, 3, 4)).tolist()
+                torch.save(done, LATENTS)
+                print(f"{len(done['captions'])} clips encoded", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Train the shapes world's DiT and umT5-layout text encoder jointly on encoded clips. Resumable.
+
+    .host/venv/bin/python training/train_dit.py --minutes 45     # trains (or resumes), then exports both
+
+Rectified flow (v = noise − x0) in the latent statistics of our VAE. Half the batches use one noise
+level per clip; the other half use independent levels per latent frame (diffusion forcing), a
+quarter of those with some frames clean (σ = 0), so that holding known frames — what Re-cut, Loop,
+Blend and Storyboard do — is something the model has learned. 10 % of captions are dropped for
+classifier-free guidance. An exponential moving average of the weights is what gets exported.
+"""
+import argparse
+import copy
+
+import torch
+
+from build_tokenizer import tokenizer_bytes
+from common import DEVICE, DIT, FPS, TEXT, Run, export
+from encode_latents import LATENTS
+from spacetime.engine.models.dit import DiTConfig, WanDiT
+from spacetime.engine.models.latent_format import LatentFormat
+from spacetime.engine.models.text_encoder import UMT5Config, UMT5Encoder
+from spacetime.engine.models.tokenizer import UMT5Tokenizer
+from spacetime.engine.sampling.schedule import shift_sigma
+
+SHIFT = 3.0  # also the default the shipped workflow samples with
+CAPTION_TOKENS = 32  # captions are short; padding rows are zero either way (see text_context)
+CONTEXT_ROWS = 512
+DROP_CAPTION = 0.1
+EMA_DECAY = 0.999
+
+
+def text_context(encoder, tokenizer, captions: list[str]) -> torch.Tensor:
+    """[B, 512, d] like inference: masked padding gives the same rows at any padded length, zeros beyond."""
+    tokens, mask = tokenizer.encode(captions, length=CAPTION_TOKENS)
+    tokens, mask = tokens.to(DEVICE), mask.to(DEVICE)
+    hidden = encoder(tokens, mask).masked_fill(~mask.unsqueeze(-1), 0.0)
+    return torch.nn.functional.pad(hidden, (0, 0, 0, CONTEXT_ROWS - CAPTION_TOKENS))
+
+
+def noise_levels(batch: int, frames: int, generator: torch.Generator) -> torch.Tensor:
+    """σ per (clip, latent frame) [B, T]: uniform per clip, per frame, or per frame with clean frames."""
+    u = torch.rand(batch, 1, generator=generator).expand(batch, frames).clone()
+    per_frame = torch.rand(batch, generator=generator) < 0.5
+    u[per_frame] = torch.rand(int(per_frame.sum()), frames, generator=generator)
+    clean = per_frame & (torch.rand(batch, generator=generator) < 0.25)
+    sigma = shift_sigma(u, SHIFT)
+    sigma[clean] = sigma[clean] * (torch.rand(int(clean.sum()), frames, generator=generator) < 0.5)
+    return sigma
+
+
+def build(vocab: int, latent_format: LatentFormat):
+    encoder = UMT5Encoder(UMT5Config(vocab_size=vocab, **TEXT))
+    dit = WanDiT(DiTConfig(text_dim=TEXT["d_model"], **DIT), attention_backend="sdpa", latent_format=latent_format)
+    torch.nn.init.zeros_(dit.head.head.weight)  # start as "predict zero velocity": a calm first step
+    torch.nn.init.zeros_(dit.head.head.bias)
+    return encoder, dit
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    data = torch.load(LATENTS, weights_only=True)
+    latents, captions = torch.cat(data["latents"]).float(), data["captions"]
+    latent_format = LatentFormat(tuple(data["mean"]), tuple(data["std"]))
+    z_all = latent_format.normalize(latents).to(DEVICE)
+    spiece = tokenizer_bytes()
+    tokenizer = UMT5Tokenizer.from_bytes(spiece)
+    vocab = (tokenizer.vocab_size + 63) // 64 * 64  # padded like the real model's vocabulary
+    encoder, dit = build(vocab, latent_format)
+    models = torch.nn.ModuleDict({"encoder": encoder, "dit": dit}).to(DEVICE)
+    ema = copy.deepcopy(models).requires_grad_(False)
+    optimizer = torch.optim.AdamW(models.parameters(), lr=args.lr, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(args.seed)
+    run, step = Run("dit"), 0
+    saved = run.load()
+    if saved:
+        models.load_state_dict(saved["models"])
+        ema.load_state_dict(saved["ema"])
+        optimizer.load_state_dict(saved["optimizer"])
+        generator.set_state(saved["generator"])
+        step = saved["step"]
+        print(f"resumed at step {step}")
+
+    def checkpoint():
+        run.save({"models": models.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+                  "generator": generator.get_state(), "step": step})
+
+    models.train()
+    while run.elapsed_minutes() < args.minutes:
+        index = torch.randint(len(captions), (args.batch,), generator=generator)
+        z0 = z_all[index.to(DEVICE)]
+        texts = ["" if torch.rand(1, generator=generator) < DROP_CAPTION else captions[i] for i in index.tolist()]
+        sigma = noise_levels(args.batch, z0.shape[2], generator).to(DEVICE)
+        noise = torch.randn(z0.shape, generator=generator).to(DEVICE)
+        s = sigma[:, None, :, None, None]
+        x = s * noise + (1 - s) * z0
+        velocity = dit(x, sigma * 1000, text_context(encoder, tokenizer, texts))
+        loss = (velocity - (noise - z0)).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(models.parameters(), 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            for average, current in zip(ema.parameters(), models.parameters()):
+                average.lerp_(current, 1 - EMA_DECAY)
+        step += 1
+        if step % 50 == 0:
+            run.log(step=step, minutes=run.elapsed_minutes(), loss=loss.item())
+        if step % 500 == 0:
+            checkpoint()
+    checkpoint()
+    metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "num_heads": str(DIT["num_heads"]),
+                "default_shift": str(SHIFT), "fps": str(FPS), **latent_format.metadata()}
+    export("dit", {k: v.cpu() for k, v in ema["dit"].state_dict().items()}, metadata)
+    text_weights = {**{k: v.cpu() for k, v in ema["encoder"].state_dict().items()}, "spiece_model": torch.frombuffer(bytearray(spiece), dtype=torch.uint8)}
+    export("text_encoder", text_weights, {"spacetime_model": "shapes_world", "trained_steps": str(step)})
+    print(f"exported after {step} steps")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Train the shapes-world VAE: Wan 2.1's VAE layout at a small base width, on rendered clips. Resumable.
+
+    .host/venv/bin/python training/train_vae.py --minutes 40        # trains (or resumes) and exports
+
+Trains encode → decode through the same causal, chunked code that inference uses (frame 0 alone,
+then 4-frame chunks), on 9-frame clips with every `--full-every`-th batch at full length, so decoding
+long clips is what is learned. Only the encoder mean is used (LATENT's convention); a small penalty
+keeps latents near unit scale. The export goes to models/vae/.
+"""
+import argparse
+
+import torch
+
+from common import DEVICE, FRAMES, SIZE, VAE_DIM, Run, export, psnr
+from spacetime.engine.models.vae import WanVAE
+from spacetime.engine.shapes.dataset import ShapesClips
+
+LATENT_PENALTY = 1e-3
+
+
+def batch_of(dataset: ShapesClips, start: int, size: int, frames: int) -> torch.Tensor:
+    return torch.stack([dataset[start + i][0][:, :frames] for i in range(size)])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=40)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--short-frames", type=int, default=9)
+    parser.add_argument("--full-every", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    run = Run("vae")
+    model = WanVAE(dim=VAE_DIM).to(DEVICE)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    step = 0
+    saved = run.load()
+    if saved:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        step = saved["step"]
+        torch.set_rng_state(saved["rng"])
+        print(f"resumed at step {step}")
+    dataset = ShapesClips(10**9, seed=args.seed + 1, frames=FRAMES, size=SIZE)
+    model.train()
+    while run.elapsed_minutes() < args.minutes:
+        frames = FRAMES if step % args.full_every == 0 else args.short_frames
+        clips = batch_of(dataset, step * args.batch, args.batch, frames).to(DEVICE)
+        mu = model.encode(clips)
+        reconstruction = model.decode(mu)
+        loss = (reconstruction - clips).abs().mean() + LATENT_PENALTY * mu.pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        if step % 25 == 0:
+            run.log(step=step, minutes=run.elapsed_minutes(), frames=frames, loss=loss.item(),
+                    psnr=psnr(reconstruction.detach(), clips), latent_rms=mu.pow(2).mean().sqrt().item())
+        if step % 200 == 0:
+            run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                      "rng": torch.get_rng_state()})
+    run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+              "rng": torch.get_rng_state()})
+    path = export("vae", {k: v.cpu() for k, v in model.state_dict().items()}, {"spacetime_model": "shapes_world", "trained_steps": str(step)})
+    print(f"exported {path} after {step} steps")
+
+
+if __name__ == "__main__":
+    main()
