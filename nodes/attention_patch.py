@@ -6,6 +6,7 @@ from comfy_api.latest import io
 
 from ..kernels import BACKEND_NAMES, BackendUnavailable, require_backend
 from ..kernels.core_convention import core_override
+from .validation import checked, choice_problem
 
 LOG = logging.getLogger("spacetime.attention")
 # Checked before sampling when the model does not say its head size (Wan does); calls with another
@@ -33,8 +34,7 @@ class PatchAttention(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, backend):
-        # This host version does not check V3 combo values against their options, so we do.
-        return True if backend in BACKEND_NAMES else f"backend '{backend}' is not one of: {', '.join(BACKEND_NAMES)}"
+        return checked(choice_problem("backend", backend, BACKEND_NAMES))
 
     @classmethod
     def execute(cls, model, backend) -> io.NodeOutput:

@@ -4,6 +4,7 @@ from comfy_api.latest import io
 import comfy.model_management
 
 from ..engine.video_shape import latent_shape, video_problems
+from .validation import checked
 
 MAX_SIZE = 8192
 MAX_LENGTH = 1025
@@ -38,7 +39,7 @@ class EmptyVideoLatent(io.ComfyNode):
                                      ("length", length, MAX_LENGTH)):
             if value > largest:
                 problems.append(f"{name} {value} is larger than the maximum {largest}")
-        return "; ".join(problems) if problems else True
+        return checked(*problems)
 
     @classmethod
     def execute(cls, width, height, length, batch_size) -> io.NodeOutput:

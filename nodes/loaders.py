@@ -8,18 +8,9 @@ from ..engine.models.tokenizer import UMT5Tokenizer
 from ..kernels import BACKEND_NAMES
 from . import host
 from .types import DiT, TextEncoder, VAE
+from .validation import checked, choice_problem
 
 DTYPE_CHOICES = list(host.DTYPES)
-
-
-def choice_problem(name: str, value: str, choices) -> str | None:
-    # This host version does not check V3 combo values against their options, so we do.
-    return None if value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
-
-
-def checked(*problems) -> bool | str:
-    found = [p for p in problems if p]
-    return "; ".join(found) if found else True
 
 
 class LoadDiT(io.ComfyNode):
@@ -86,6 +77,7 @@ class LoadTextEncoder(io.ComfyNode):
     @classmethod
     def execute(cls, text_encoder_name, dtype) -> io.NodeOutput:
         path = host.model_path("text_encoders", text_encoder_name)
+
         def build():
             encoder, tokenizer = load_text_encoder(path, dtype=host.DTYPES[dtype])
             return LoadedTextEncoder(host.place(encoder, path, host.text_encoder_devices()), tokenizer)
@@ -115,6 +107,7 @@ class LoadVAE(io.ComfyNode):
     @classmethod
     def execute(cls, vae_name, dtype) -> io.NodeOutput:
         path = host.model_path("vae", vae_name)
+
         def build():
             return host.place(load_vae(path, dtype=host.DTYPES[dtype]), path, host.vae_devices())
 

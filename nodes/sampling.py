@@ -8,6 +8,7 @@ from ..engine.preview import latent_preview
 from ..engine.sampling import SOLVERS
 from . import host
 from .types import DiT
+from .validation import checked, choice_problem
 
 SAMPLERS = list(SOLVERS)
 PREVIEW_SIZE = 512
@@ -75,7 +76,7 @@ class Sampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, sampler):
-        return True if sampler in SAMPLERS else f"sampler '{sampler}' is not one of: {', '.join(SAMPLERS)}"
+        return checked(choice_problem("sampler", sampler, SAMPLERS))
 
     @classmethod
     def execute(cls, dit, positive, negative, latent, seed, steps, cfg, shift, sampler, denoise,

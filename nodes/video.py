@@ -13,6 +13,7 @@ from ..engine.video import next_free_path, provenance_record, write_video
 from ..engine.video_shape import frame_count
 from . import host
 from .types import VAE
+from .validation import checked, choice_problem
 
 FORMATS = ["mp4", "webm", "webp", "gif"]
 PACK_VERSION = "0.1.0"
@@ -97,7 +98,7 @@ class SaveVideo(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, format):
-        return True if format in FORMATS else f"format '{format}' is not one of: {', '.join(FORMATS)}"
+        return checked(choice_problem("format", format, FORMATS))
 
     @classmethod
     def execute(cls, images, fps, format, quality, filename_prefix) -> io.NodeOutput:

@@ -1,0 +1,12 @@
+"""Input checks shared by the nodes (not a node file). Each returns a problem to show, or None."""
+
+
+def choice_problem(name: str, value: str, choices) -> str | None:
+    # This host version does not check V3 combo values against their options, so the nodes do.
+    return None if value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
+
+
+def checked(*problems) -> bool | str:
+    """What validate_inputs returns: True, or every problem found, joined."""
+    found = [p for p in problems if p]
+    return "; ".join(found) if found else True
