@@ -79,3 +79,15 @@ def test_bad_video_size_is_refused_before_running(host, object_info, change, exp
     with pytest.raises(PromptRefused) as refused:
         host.run(tiny_t2v(object_info, **change))
     assert expected in json.dumps(refused.value.body)
+
+
+def test_our_video_output_feeds_core_save_video(host, object_info):
+    graph = set_inputs(tiny_t2v(object_info, steps=1), "SpacetimeSaveVideo", filename_prefix="t2v/ours")
+    save = next(k for k, n in graph.items() if n["class_type"] == "SpacetimeSaveVideo")
+    graph["99"] = {"class_type": "SaveVideo", "inputs": {"video": [save, 0], "filename_prefix": "t2v/core",
+                                                         "format": "mp4", "codec": "h264"}}
+    result = host.run(graph)
+    assert result.status == "success", result.error
+    core_file = next(p for p in host.files_of(result) if p.name.startswith("core"))
+    frames, fps = read_video(str(core_file))
+    assert frames.shape == (9, 48, 64, 3) and fps == 8  # the workflow's fps

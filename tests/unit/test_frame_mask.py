@@ -1,0 +1,22 @@
+import pytest
+import torch
+
+from spacetime.engine.frame_mask import keep_from_mask
+
+
+def test_latent_frame_mask_is_inverted_per_frame():
+    mask = torch.tensor([0.0, 1.0, 1.0])[:, None, None].expand(3, 4, 4)
+    assert keep_from_mask(mask, 3).tolist() == [1.0, 0.0, 0.0]
+
+
+def test_video_frame_mask_maps_to_latent_frames():
+    generate = torch.zeros(9)
+    generate[6] = 1  # one video frame of latent frame 2 (video frames 5..8) is to be generated
+    assert keep_from_mask(generate, 3).tolist() == [1.0, 1.0, 0.0]
+
+
+def test_wrong_frame_count_says_what_fits():
+    with pytest.raises(ValueError, match="6 frames but the latent has 3 latent frames \\(9 video frames\\)"):
+        keep_from_mask(torch.ones(6, 2, 2), 3)
+    with pytest.raises(ValueError, match="must be \\[frames, height, width\\]"):
+        keep_from_mask(torch.ones(1, 3, 2, 2), 3)
