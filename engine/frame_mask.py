@@ -7,13 +7,22 @@ from .video_shape import TIME_STRIDE, latent_frames
 def keep_from_mask(mask: torch.Tensor, frames: int) -> torch.Tensor:
     """keep [frames] (1 = keep the input's latent frame) from a mask where 1 = generate (core's convention).
 
-    `mask` is a MASK [F, H, W] or a vector [F], with F either the latent frame count or the video frame
-    count (1 + 4k); a latent frame is generated if any of its video frames is (frame 0 alone, then
-    groups of 4). Values are averaged over space: only per-frame masks are supported.
+    `mask` is a MASK [F, H, W], core's latent noise mask [F, 1, H, W], or a vector [F], with F either the
+    latent frame count or the video frame count (1 + 4k); a latent frame is generated if any of its video
+    frames is (frame 0 alone, then groups of 4). Masks must be uniform within each frame.
     """
+    if mask.ndim == 4 and mask.shape[1] == 1:
+        mask = mask[:, 0]
     if mask.ndim not in (1, 3):
         raise ValueError(f"a frame mask must be [frames, height, width] or [frames]; got shape {tuple(mask.shape)}")
-    per_frame = mask.float().mean(dim=(1, 2)) if mask.ndim == 3 else mask.float()
+    mask = mask.float()
+    if mask.ndim == 3:
+        flat = mask.flatten(1)
+        if (flat.amax(dim=1) - flat.amin(dim=1)).max() > 1e-3:
+            raise ValueError("the mask varies within frames; this sampler keeps or generates whole frames. "
+                             "Give one value per frame, or use core's KSampler for masks over parts of the picture")
+        mask = flat.mean(dim=1)
+    per_frame = mask
     count = per_frame.shape[0]
     if count == frames:
         generate = per_frame

@@ -16,11 +16,14 @@ def decode_to_images(vae, latent: torch.Tensor, tile: tuple[int, int] | None = N
     Chunks are written straight into the output, so nothing but the result grows with clip length.
     `check()` runs between chunks (progress, interrupts).
     """
+    # A quarter of the tile overlaps its neighbours: enough to hide seams, valid for any tile size.
+    overlap = 0 if tile is None else min(tile) // 4
+    chunks = vae.decode_frames(latent, tile=tile, overlap=overlap)  # checks the latent first
     batch, _, frames, height, width = latent.shape
     count = frame_count(frames)
     out = torch.empty(batch, count, height * SPACE_STRIDE, width * SPACE_STRIDE, 3)
     done = 0
-    for chunk in vae.decode_frames(latent, tile=tile):
+    for chunk in chunks:
         n = chunk.shape[2]
         out[:, done:done + n] = to_images(chunk.cpu()).reshape(batch, n, *out.shape[2:])
         done += n

@@ -23,24 +23,25 @@ class SamplerSettings:
 
 def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
                     settings: SamplerSettings, keep: torch.Tensor | None = None, callback=None,
-                    device: torch.device | str = "cpu") -> torch.Tensor:
+                    device: torch.device | str = "cpu", batch_index: list[int] | None = None) -> torch.Tensor:
     """Sample a raw latent [B, 16, T, H, W] for text embeddings positive/negative [1 or B, L, D].
 
     `keep` [T] marks latent frames (1) to hold at `raw_latent`'s values. `callback(step, x, x0)` runs
-    after each step; raising in it stops sampling. Same seed → same noise as core's KSampler.
+    after each step; raising in it stops sampling. Same seed (and LATENT batch_index) → same noise as
+    core's KSampler.
     """
     latent_format = dit.latent_format
-    noise = initial_noise(raw_latent.shape, settings.seed).to(device)
+    noise = initial_noise(raw_latent.shape, settings.seed, batch_index=batch_index).to(device)
     # Core leaves an all-zero (empty) latent unnormalised; with full denoise it is never seen anyway.
     latent = latent_format.normalize(raw_latent) if raw_latent.any() else raw_latent
     plan = SamplingPlan(latent=latent.to(device, torch.float32), strength=settings.denoise, keep=keep)
     solver = get_solver(settings.sampler)
     sigmas = plan_sigmas(plan, solver, settings.steps, settings.shift)
-    model_dtype = next(dit.parameters()).dtype
+    if len(sigmas) == 0:
+        return raw_latent.clone()  # strength 0: the input, untouched (as core)
 
     def velocity(x, t, context):
-        context = context.to(device, model_dtype).expand(x.shape[0], -1, -1)
-        return dit(x.to(model_dtype), t, context)
+        return dit(x, t, context.to(device).expand(x.shape[0], -1, -1))
 
     denoise = cfg_denoiser(flow_denoiser(velocity), positive, negative, settings.cfg)
     out = sample(plan, denoise, solver, sigmas, noise, callback)

@@ -14,6 +14,12 @@ import folder_paths
 DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
+def dtype(name: str) -> torch.dtype | None:
+    if name not in DTYPES:
+        raise ValueError(f"dtype '{name}' is not one of: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
 def model_files(folder: str) -> list[str]:
     """The files ComfyUI lists in one of its model folders (diffusion_models, text_encoders, vae)."""
     return folder_paths.get_filename_list(folder)
@@ -33,7 +39,6 @@ class PlacedModel:
     """A pure-torch model handed to ComfyUI's memory manager (moved to the GPU when used, offloaded after)."""
 
     patcher: comfy.model_patcher.ModelPatcher
-    name: str
 
     @property
     def module(self) -> torch.nn.Module:
@@ -45,7 +50,8 @@ class PlacedModel:
 
     def load(self) -> torch.nn.Module:
         """Ask ComfyUI to make room and put the weights on the compute device; returns the module."""
-        mm.load_models_gpu([self.patcher])
+        # Fully: our modules are plain torch, so a partial load would leave layers on the offload device.
+        mm.load_models_gpu([self.patcher], force_full_load=True)
         return self.patcher.model
 
 
@@ -63,10 +69,10 @@ def cached(kind: str, path: str, options: tuple, build):
     return loaded
 
 
-def place(module: torch.nn.Module, path: str, devices) -> PlacedModel:
+def place(module: torch.nn.Module, devices) -> PlacedModel:
     load_device, offload_device = devices
     patcher = comfy.model_patcher.ModelPatcher(module, load_device=load_device, offload_device=offload_device)
-    return PlacedModel(patcher, os.path.basename(path))
+    return PlacedModel(patcher)
 
 
 def dit_devices():

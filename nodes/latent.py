@@ -10,6 +10,14 @@ MAX_SIZE = 8192
 MAX_LENGTH = 1025
 
 
+def size_problems(width: int, height: int, length: int) -> list[str]:
+    problems = video_problems(width, height, length)
+    for name, value, largest in (("width", width, MAX_SIZE), ("height", height, MAX_SIZE), ("length", length, MAX_LENGTH)):
+        if value > largest:
+            problems.append(f"{name} {value} is larger than the maximum {largest}")
+    return problems
+
+
 class EmptyVideoLatent(io.ComfyNode):
     """Zeros of shape [B, 16, 1 + (F-1)/4, H/8, W/8]: the starting latent for text-to-video."""
 
@@ -34,15 +42,16 @@ class EmptyVideoLatent(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, width, height, length):
         # Taking these inputs here replaces the host's own range checks for them, so we check all.
-        problems = video_problems(width, height, length)
-        for name, value, largest in (("width", width, MAX_SIZE), ("height", height, MAX_SIZE),
-                                     ("length", length, MAX_LENGTH)):
-            if value > largest:
-                problems.append(f"{name} {value} is larger than the maximum {largest}")
-        return checked(*problems)
+        # Linked inputs arrive as None; execute checks them again once their values are known.
+        if None in (width, height, length):
+            return True
+        return checked(*size_problems(width, height, length))
 
     @classmethod
     def execute(cls, width, height, length, batch_size) -> io.NodeOutput:
+        problems = size_problems(width, height, length)
+        if problems:
+            raise ValueError("; ".join(problems))
         shape = latent_shape(batch_size, width, height, length)
         samples = torch.zeros(shape, device=comfy.model_management.intermediate_device())
         return io.NodeOutput({"samples": samples})

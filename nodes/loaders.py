@@ -42,9 +42,9 @@ class LoadDiT(io.ComfyNode):
         path = host.model_path("diffusion_models", dit_name)
 
         def build():
-            model = load_dit(path, dtype=host.DTYPES[dtype])
+            model = load_dit(path, dtype=host.dtype(dtype))
             model.attention_backend = attention
-            return host.place(model, path, host.dit_devices())
+            return host.place(model, host.dit_devices())
 
         return io.NodeOutput(host.cached("dit", path, (dtype, attention), build))
 
@@ -79,8 +79,8 @@ class LoadTextEncoder(io.ComfyNode):
         path = host.model_path("text_encoders", text_encoder_name)
 
         def build():
-            encoder, tokenizer = load_text_encoder(path, dtype=host.DTYPES[dtype])
-            return LoadedTextEncoder(host.place(encoder, path, host.text_encoder_devices()), tokenizer)
+            encoder, tokenizer = load_text_encoder(path, dtype=host.dtype(dtype))
+            return LoadedTextEncoder(host.place(encoder, host.text_encoder_devices()), tokenizer)
 
         return io.NodeOutput(host.cached("text_encoder", path, (dtype,), build))
 
@@ -109,7 +109,7 @@ class LoadVAE(io.ComfyNode):
         path = host.model_path("vae", vae_name)
 
         def build():
-            return host.place(load_vae(path, dtype=host.DTYPES[dtype]), path, host.vae_devices())
+            return host.place(load_vae(path, dtype=host.dtype(dtype)), host.vae_devices())
 
         return io.NodeOutput(host.cached("vae", path, (dtype,), build))
 

@@ -14,7 +14,7 @@ SAMPLERS = list(SOLVERS)
 PREVIEW_SIZE = 512
 
 
-def conditioning_embedding(conditioning, name: str, text_dim: int) -> torch.Tensor:
+def conditioning_embedding(conditioning, name: str, text_dim: int, batch: int) -> torch.Tensor:
     """The text embedding [1 or B, L, D] inside a CONDITIONING, checked against the model."""
     if not conditioning:
         raise ValueError(f"the {name} conditioning is empty: connect a text encode node")
@@ -25,6 +25,9 @@ def conditioning_embedding(conditioning, name: str, text_dim: int) -> torch.Tens
     if embedding.ndim != 3 or embedding.shape[-1] != text_dim:
         raise ValueError(f"the {name} conditioning has shape {tuple(embedding.shape)}, but this model expects "
                          f"text embeddings [1, tokens, {text_dim}] from a umT5 text encoder")
+    if embedding.shape[0] not in (1, batch):
+        raise ValueError(f"the {name} conditioning holds {embedding.shape[0]} prompts but the latent batch is "
+                         f"{batch}: give one prompt, or one per latent in the batch")
     return embedding
 
 
@@ -42,7 +45,7 @@ def checked_latent(latent: dict, in_channels: int) -> torch.Tensor:
 def preview_image(x0: torch.Tensor):
     from PIL import Image
 
-    return "JPEG", Image.fromarray(latent_preview(x0).numpy()), PREVIEW_SIZE
+    return "JPEG", Image.fromarray(latent_preview(x0[:1].float().cpu()).numpy()), PREVIEW_SIZE
 
 
 class Sampler(io.ComfyNode):
@@ -86,12 +89,14 @@ class Sampler(io.ComfyNode):
         mask = frame_mask if frame_mask is not None else latent.get("noise_mask")
         keep = None if mask is None else keep_from_mask(mask, samples.shape[2])
         settings = SamplerSettings(seed, steps, cfg, shift, sampler, denoise)
+        batch = samples.shape[0]
+        positive = conditioning_embedding(positive, "positive", config.text_dim, batch)
+        negative = conditioning_embedding(negative, "negative", config.text_dim, batch)
         model = dit.load()
         with torch.no_grad():
-            out = generate_latent(
-                model, samples, conditioning_embedding(positive, "positive", config.text_dim),
-                conditioning_embedding(negative, "negative", config.text_dim), settings, keep=keep,
-                callback=host.step_reporter(steps, preview_image), device=dit.device)
+            out = generate_latent(model, samples, positive, negative, settings, keep=keep,
+                                  callback=host.step_reporter(steps, preview_image), device=dit.device,
+                                  batch_index=latent.get("batch_index"))
         return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 
 

@@ -3,7 +3,8 @@
 
 def choice_problem(name: str, value: str, choices) -> str | None:
     # This host version does not check V3 combo values against their options, so the nodes do.
-    return None if value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
+    # A linked input reaches validate_inputs as None: its value is checked when the node runs.
+    return None if value is None or value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
 
 
 def checked(*problems) -> bool | str:

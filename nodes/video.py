@@ -1,7 +1,6 @@
 """Decode a latent to frames, and save frames as a video file with the workflow and provenance inside."""
 import json
 import os
-from fractions import Fraction
 
 import torch
 import comfy.utils
@@ -9,14 +8,14 @@ import folder_paths
 from comfy_api.latest import InputImpl, Types, io, ui
 
 from ..engine.frames import decode_to_images
-from ..engine.video import next_free_path, provenance_record, write_video
+from ..engine.version import pack_version
+from ..engine.video import frame_rate, next_free_path, provenance_record, write_video
 from ..engine.video_shape import frame_count
 from . import host
 from .types import VAE
 from .validation import checked, choice_problem
 
 FORMATS = ["mp4", "webm", "webp", "gif"]
-PACK_VERSION = "0.1.0"
 MODEL_INPUTS = ("dit_name", "text_encoder_name", "vae_name")
 
 
@@ -41,9 +40,6 @@ class Decode(io.ComfyNode):
     @classmethod
     def execute(cls, vae, latent, tile_size) -> io.NodeOutput:
         samples = latent["samples"]
-        if samples.ndim != 5 or samples.shape[1] != 16:
-            raise ValueError(f"the latent has shape {tuple(samples.shape)}; this Wan 2.1 VAE decodes video latents "
-                             "[B, 16, T, H, W]")
         tile = (tile_size // 8, tile_size // 8) if tile_size else None
         bar = comfy.utils.ProgressBar(frame_count(samples.shape[2]))
 
@@ -70,7 +66,7 @@ def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None) -> dict
             models += [inputs[name] for name in MODEL_INPUTS if isinstance(inputs.get(name), str)]
             if seed is None and isinstance(inputs.get("seed"), int):
                 seed = inputs["seed"]
-    metadata["spacetime"] = provenance_record(PACK_VERSION, models, seed)
+    metadata["spacetime"] = provenance_record(pack_version(), models, seed)
     return metadata
 
 
@@ -108,7 +104,7 @@ class SaveVideo(io.ComfyNode):
         metadata = generation_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo)
         path = write_video(images, next_free_path(folder, name, format), fps, format, quality, metadata)
         video = InputImpl.VideoFromComponents(
-            Types.VideoComponents(images=images, audio=None, frame_rate=Fraction(fps).limit_denominator(1001)))
+            Types.VideoComponents(images=images, audio=None, frame_rate=frame_rate(fps)))
         saved = ui.SavedResult(os.path.basename(path), subfolder, io.FolderType.output)
         return io.NodeOutput(video, ui=ui.PreviewVideo([saved]))
 

@@ -71,6 +71,7 @@ class ComfyHost:
     base: pathlib.Path
     model_dirs: dict[str, pathlib.Path] = field(default_factory=dict)
     output_dir: pathlib.Path | None = None
+    cpu: bool = True  # tests pin the CPU; the main job uses a GPU when torch sees one
     extra_args: tuple[str, ...] = ("--cache-none",)
     port: int = 0
     process: subprocess.Popen | None = None
@@ -105,7 +106,7 @@ class ComfyHost:
         self._prepare_base()
         self.port = self.port or free_port()
         command = [
-            env.get("COMFY_PYTHON", sys.executable), "main.py", "--cpu",
+            env.get("COMFY_PYTHON", sys.executable), "main.py", *(["--cpu"] if self.cpu else []),
             "--listen", "127.0.0.1", "--port", str(self.port),
             "--base-directory", str(self.base),
             "--database-url", f"sqlite:///{self.base / 'user' / 'comfyui.db'}",
@@ -190,7 +191,9 @@ class ComfyHost:
         for sub in ("custom_nodes", "input", "output", "temp", "user", "models"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         link = self.base / "custom_nodes" / PACK_LINK_NAME
-        if not link.exists():
+        if link.is_symlink() and link.resolve() != REPO:
+            link.unlink()  # left by another checkout: test this one
+        if not link.is_symlink():
             link.symlink_to(REPO, target_is_directory=True)
 
     def _model_paths_args(self) -> list[str]:

@@ -11,7 +11,7 @@ import pathlib
 import sys
 
 from comfy_host import REPO, ComfyHost, PromptRefused
-from workflow_api import to_api
+from workflow_api import WorkflowError, to_api
 
 
 def show_progress(message: dict) -> None:
@@ -28,12 +28,26 @@ def main() -> int:
     parser.add_argument("--output", type=pathlib.Path, default=REPO / "output",
                         help="folder for the written files (default: output/ in the repository)")
     args = parser.parse_args()
-    workflow = json.loads(args.workflow.read_text())
+    try:
+        workflow = json.loads(args.workflow.read_text())
+    except FileNotFoundError:
+        print(f"no workflow file at {args.workflow}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"{args.workflow} is not valid JSON ({error}): is it a workflow saved from ComfyUI?", file=sys.stderr)
+        return 1
+    import torch  # only to learn whether this machine has a GPU for the host
+
     base = REPO / ".host" / "main-job"
-    with ComfyHost(base=base, output_dir=args.output.resolve(), extra_args=()) as host:
+    with ComfyHost(base=base, output_dir=args.output.resolve(), extra_args=(),
+                   cpu=not torch.cuda.is_available()) as host:
         print(f"ComfyUI is up at {host.url} (started in {host.startup_seconds:.1f} s); running {args.workflow.name}")
         try:
-            result = host.run(to_api(workflow, host.object_info()), on_message=show_progress)
+            graph = workflow if "nodes" not in workflow else to_api(workflow, host.object_info())
+            result = host.run(graph, on_message=show_progress)
+        except WorkflowError as error:
+            print(f"cannot run {args.workflow.name}: {error}", file=sys.stderr)
+            return 1
         except PromptRefused as refused:
             print(f"\nthe host refused the workflow: {refused}", file=sys.stderr)
             return 1

@@ -15,7 +15,8 @@ host="$repo/.host"
 mkdir -p "$host"
 
 # Anything that changes what gets installed must change this stamp, so a second run is a no-op.
-stamp_inputs="$(cat "$repo/scripts/setup_host.sh" "$repo/requirements.txt" "$repo/scripts/patch_host_deps.py")${COMFYUI_PATH:-}"
+stamp_inputs="$(cat "$repo/scripts/setup_host.sh" "$repo/requirements.txt" "$repo/requirements-test.txt" \
+  "$repo/scripts/patch_host_deps.py")${COMFYUI_PATH:-}${COMFYUI_PYTHON:-}"
 stamp="$(printf '%s' "$stamp_inputs" | sha256sum | cut -c1-16)"
 if [ -f "$host/env" ] && [ "$(cat "$host/stamp" 2>/dev/null)" = "$stamp" ]; then
   exit 0
@@ -27,13 +28,16 @@ if [ -n "${COMFYUI_PATH:-}" ]; then
   [ -f "$comfy/main.py" ] || { echo "COMFYUI_PATH=$COMFYUI_PATH has no main.py: point it at a ComfyUI checkout" >&2; exit 1; }
   echo "[setup] using the existing ComfyUI at $comfy with $py"
   "$py" -m pip install -q -r "$repo/requirements.txt" -r "$repo/requirements-test.txt"
+  # Kernel tests run Triton's interpreter; keep whatever Triton the user's torch came with.
+  "$py" -c "import triton" 2>/dev/null || "$py" -m pip install -q triton
 else
   comfy="$host/ComfyUI"
   venv="$host/venv"
   py="$venv/bin/python"
-  if [ ! -x "$py" ]; then
+  if ! "$py" -m pip --version >/dev/null 2>&1; then
     echo "[setup] creating $venv"
-    python3 -m venv "$venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || { echo "python3 -m venv failed: install Python's venv module (e.g. apt-get install python3-venv)" >&2; exit 1; }
   fi
   pip_install() { "$py" -m pip install -q --disable-pip-version-check "$@"; }
   echo "[setup] installing torch (CPU build where the machine offers one)"
@@ -54,7 +58,7 @@ else
   pip_install --no-deps spandrel==0.4.2 torchvision==0.28.0 torchaudio==2.11.0
   "$py" "$repo/scripts/patch_host_deps.py"
   echo "[setup] installing the pack's requirements and test tools"
-  pip_install -r "$repo/requirements.txt" -r "$repo/requirements-test.txt"
+  pip_install -r "$repo/requirements.txt" -r "$repo/requirements-test.txt" "triton==3.7.1"
 fi
 
 cat > "$host/env" <<ENV

@@ -9,7 +9,7 @@ import argparse
 
 import torch
 
-from common import FILES, FRAMES, RUNS, SIZE
+from common import DEVICE, FILES, FRAMES, RUNS, SIZE, save_atomically
 from spacetime.engine.models.checkpoint import load_vae
 from spacetime.engine.shapes.dataset import ShapesClips
 
@@ -23,7 +23,7 @@ def main():
     parser.add_argument("--seed", type=int, default=100)
     args = parser.parse_args()
 
-    vae = load_vae(FILES["vae"], dtype=torch.float32)
+    vae = load_vae(FILES["vae"], dtype=torch.float32).to(DEVICE)
     dataset = ShapesClips(args.clips, seed=args.seed, frames=FRAMES, size=SIZE)
     done = torch.load(LATENTS, weights_only=True) if LATENTS.exists() else {"latents": [], "captions": []}
     LATENTS.parent.mkdir(parents=True, exist_ok=True)
@@ -31,13 +31,13 @@ def main():
     with torch.no_grad():
         for first in range(start, args.clips, BATCH):
             items = [dataset[i] for i in range(first, min(first + BATCH, args.clips))]
-            done["latents"].append(vae.encode(torch.stack([clip for clip, _ in items])).half())
+            done["latents"].append(vae.encode(torch.stack([clip for clip, _ in items]).to(DEVICE)).half().cpu())
             done["captions"] += [text for _, text in items]
             if len(done["latents"]) % 20 == 0 or first + BATCH >= args.clips:
                 latents = torch.cat(done["latents"]).float()
                 done["mean"] = latents.mean(dim=(0, 2, 3, 4)).tolist()
                 done["std"] = latents.std(dim=(0, 2, 3, 4)).tolist()
-                torch.save(done, LATENTS)
+                save_atomically(done, LATENTS)
                 print(f"{len(done['captions'])} clips encoded", flush=True)
 
 

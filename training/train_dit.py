@@ -14,7 +14,7 @@ import copy
 import torch
 
 from build_tokenizer import tokenizer_bytes
-from common import DEVICE, DIT, FPS, TEXT, Run, export
+from common import DEVICE, DIT, TEXT, Run, export
 from encode_latents import LATENTS
 from spacetime.engine.models.dit import DiTConfig, WanDiT
 from spacetime.engine.models.latent_format import LatentFormat
@@ -116,7 +116,7 @@ def main():
             checkpoint()
     checkpoint()
     metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "num_heads": str(DIT["num_heads"]),
-                "default_shift": str(SHIFT), "fps": str(FPS), **latent_format.metadata()}
+                **latent_format.metadata()}
     export("dit", {k: v.cpu() for k, v in ema["dit"].state_dict().items()}, metadata)
     text_weights = {**{k: v.cpu() for k, v in ema["encoder"].state_dict().items()}, "spiece_model": torch.frombuffer(bytearray(spiece), dtype=torch.uint8)}
     export("text_encoder", text_weights, {"spacetime_model": "shapes_world", "trained_steps": str(step)})

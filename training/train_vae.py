@@ -50,7 +50,7 @@ def main():
         frames = FRAMES if step % args.full_every == 0 else args.short_frames
         clips = batch_of(dataset, step * args.batch, args.batch, frames).to(DEVICE)
         mu = model.encode(clips)
-        reconstruction = model.decode(mu)
+        reconstruction = torch.cat(list(model.decode_frames(mu, clamp=False)), dim=2)
         loss = (reconstruction - clips).abs().mean() + LATENT_PENALTY * mu.pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -103,9 +103,9 @@ def timestep_sinusoid(t: torch.Tensor, size: int) -> torch.Tensor:
     Computed in float64 as Wan's reference does: t w reaches 1000, where float32 angles are off by ~6e-5.
     """
     half = size // 2
-    freqs = 10000.0 ** (-torch.arange(half, dtype=torch.float64, device=t.device) / half)
-    angles = torch.outer(t.double(), freqs)
-    return torch.cat([angles.cos(), angles.sin()], dim=1).float()
+    freqs = 10000.0 ** (-torch.arange(half, dtype=torch.float64) / half)
+    angles = torch.outer(t.cpu().double(), freqs)  # on the CPU: some devices (MPS) have no float64
+    return torch.cat([angles.cos(), angles.sin()], dim=1).float().to(t.device)
 
 
 class RMSNorm(nn.Module):

@@ -27,7 +27,8 @@ class LatentFormat:
             return cls()
         try:
             mean, std = json.loads(metadata["latent_mean"]), json.loads(metadata["latent_std"])
-        except (KeyError, ValueError) as error:
+            mean, std = [float(v) for v in mean], [float(v) for v in std]
+        except (KeyError, ValueError, TypeError) as error:
             raise ValueError("the file's metadata must hold both latent_mean and latent_std as JSON lists of 16 "
                              f"numbers: {error}") from None
         if len(mean) != len(WAN21_MEAN) or len(std) != len(WAN21_STD) or min(std) <= 0:

@@ -113,20 +113,21 @@ class WanVAE(nn.Module):
         return torch.cat(latents, dim=2).to(video.device)
 
     def decode_frames(self, latent: torch.Tensor, tile: tuple[int, int] | None = None,
-                      overlap: int = DEFAULT_TILE_OVERLAP) -> Iterator[torch.Tensor]:
+                      overlap: int = DEFAULT_TILE_OVERLAP, clamp: bool = True) -> Iterator[torch.Tensor]:
         """Decode a raw latent [B, 16, T, h, w] into float32 pixel chunks [B, 3, n, 8h, 8w] in [-1, 1].
 
         Yields n = 1 frame for latent frame 0, then 4 per latent frame, so a caller can convert or
         write frames as they come instead of holding the whole clip. `tile` = (tile_h, tile_w) in
         latent units decodes overlapping tiles (each with its own causal history) and blends them,
         which bounds memory at large sizes; tiles see less context, so results differ slightly.
-        Bad arguments raise here, before the first chunk is asked for.
+        Bad arguments raise here, before the first chunk is asked for. `clamp=False` (for training)
+        keeps values outside [-1, 1], where a clamp would stop the gradient.
         """
         _check_latent(latent)
         tiles = None
         if tile is not None:
             tiles = plan_tiles(*latent.shape[3:], validate_tiling(tile, overlap), overlap, SPATIAL_SCALE)
-        return self._stream_decode(latent, tiles)
+        return self._stream_decode(latent, tiles, clamp)
 
     def decode(self, latent: torch.Tensor, tile: tuple[int, int] | None = None,
                overlap: int = DEFAULT_TILE_OVERLAP) -> torch.Tensor:
@@ -142,7 +143,7 @@ class WanVAE(nn.Module):
             done += chunk.shape[2]
         return video
 
-    def _stream_decode(self, latent: torch.Tensor, tiles: list[Tile] | None) -> Iterator[torch.Tensor]:
+    def _stream_decode(self, latent: torch.Tensor, tiles: list[Tile] | None, clamp: bool) -> Iterator[torch.Tensor]:
         caches = [{} for _ in tiles] if tiles else [{}]  # each tile is its own causal stream
         for t in range(latent.shape[2]):
             step = latent[:, :, t:t + 1].to(**self._device_and_dtype)
@@ -150,7 +151,7 @@ class WanVAE(nn.Module):
                 pixels = self._decode_step(step, caches[0])
             else:
                 pixels = self._decode_tiled_step(step, tiles, caches)
-            yield pixels.clamp(-1, 1).float().to(latent.device)
+            yield (pixels.clamp(-1, 1) if clamp else pixels).float().to(latent.device)
 
     def _decode_step(self, latent_frame: torch.Tensor, cache: Cache) -> torch.Tensor:
         return self.decoder(self.conv2(latent_frame), cache)

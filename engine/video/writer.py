@@ -73,14 +73,14 @@ def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: f
     fd, temp = tempfile.mkstemp(prefix=".spacetime-", suffix=".part", dir=folder)
     os.close(fd)
     try:
-        _encode(_rgb_frames(frames, fmt), temp, fmt, _rate(fps), quality, metadata)
+        _encode(_rgb_frames(frames, fmt), temp, fmt, frame_rate(fps), quality, metadata)
         return _claim(temp, path)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
 
 
-def _rate(fps: float) -> Fraction:
+def frame_rate(fps: float) -> Fraction:
     # 1001 keeps NTSC rates exact (23.976... -> 24000/1001) while whole rates stay whole.
     return Fraction(fps).limit_denominator(1001)
 

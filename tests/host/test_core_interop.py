@@ -47,11 +47,16 @@ def relative_l2(a, b):
     return ((a.double() - b.double()).norm() / b.double().norm()).item()
 
 
-def test_our_sampler_reproduces_core_ksampler(host):
-    result = host.run(with_core_sampler(shared_graph()))
+@pytest.mark.parametrize("batch, denoise, sampler", [(1, 1.0, "euler"), (2, 0.6, "euler"), (1, 1.0, "uni_pc")])
+def test_our_sampler_reproduces_core_ksampler(host, batch, denoise, sampler):
+    graph = with_core_sampler(shared_graph())
+    graph["5"]["inputs"]["batch_size"] = batch
+    graph["6"]["inputs"].update(denoise=denoise, sampler=sampler)
+    graph["8"]["inputs"].update(denoise=denoise, sampler_name=sampler)
+    result = host.run(graph)
     assert result.status == "success", result.error
     ours, core = saved_latents(host, result)
-    assert ours.shape == core.shape == (1, 16, 3, 6, 8)
+    assert ours.shape == core.shape == (batch, 16, 3, 6, 8)
     assert relative_l2(ours, core) <= 1e-4
 
 

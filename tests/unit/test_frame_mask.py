@@ -20,3 +20,15 @@ def test_wrong_frame_count_says_what_fits():
         keep_from_mask(torch.ones(6, 2, 2), 3)
     with pytest.raises(ValueError, match="must be \\[frames, height, width\\]"):
         keep_from_mask(torch.ones(1, 3, 2, 2), 3)
+
+
+def test_core_noise_mask_layout_is_accepted():
+    mask = torch.tensor([1.0, 0.0, 1.0])[:, None, None, None].expand(3, 1, 4, 4)  # SetLatentNoiseMask's [F, 1, H, W]
+    assert keep_from_mask(mask, 3).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_mask_varying_within_a_frame_is_refused():
+    mask = torch.zeros(3, 4, 4)
+    mask[1, :2] = 1
+    with pytest.raises(ValueError, match="varies within frames"):
+        keep_from_mask(mask, 3)
