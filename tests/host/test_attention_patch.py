@@ -14,10 +14,7 @@ from comfy_host import PromptRefused
 from tiny_models import TINY_FILES
 from spacetime.kernels import BACKEND_NAMES, core_convention
 from spacetime.kernels.core_convention import core_override
-
-
-def relative_l2(a, b):
-    return ((a.double() - b.double()).norm() / b.double().norm()).item()
+from numerics import relative_l2
 
 
 def core_sdpa(q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False, skip_output_reshape=False,

@@ -5,6 +5,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from tiny_models import TINY_FILES
+from numerics import relative_l2
 
 LATENT = {"width": 64, "height": 48, "length": 9, "batch_size": 1}
 SAMPLING = {"seed": 7, "steps": 3, "cfg": 4.0}
@@ -41,10 +42,6 @@ def with_core_sampler(graph, negative=("4", 1)):
 def saved_latents(host, result):
     files = {path.name.split("_")[0]: path for path in host.files_of(result)}
     return (load_file(str(files["ours"]))["latent_tensor"], load_file(str(files["core"]))["latent_tensor"])
-
-
-def relative_l2(a, b):
-    return ((a.double() - b.double()).norm() / b.double().norm()).item()
 
 
 @pytest.mark.parametrize("batch, denoise, sampler", [(1, 1.0, "euler"), (2, 0.6, "euler"), (1, 1.0, "uni_pc")])

@@ -9,7 +9,20 @@ With a GPU it is left unset, so the same tests run compiled on CUDA tensors.
 """
 import os
 
+import pytest
 import torch
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+@pytest.fixture
+def fresh_backend_choices():
+    """Backends chosen and announced afresh for the test, so each test sees its own log line."""
+    from spacetime import kernels
+
+    kernels._resolve.cache_clear()
+    kernels._announced.clear()
+    yield
+    kernels._resolve.cache_clear()
+    kernels._announced.clear()

@@ -13,15 +13,7 @@ from spacetime.kernels.reference import reference_attention
 from .checks import DEVICE, needs_triton, random_key_mask, random_qkv, relative_error
 
 
-@pytest.fixture(autouse=True)
-def fresh_choices():
-    """Each test sees backends chosen and announced afresh."""
-    kernels._resolve.cache_clear()
-    kernels._announced.clear()
-    yield
-    kernels._resolve.cache_clear()
-    kernels._announced.clear()
-
+pytestmark = pytest.mark.usefixtures("fresh_backend_choices")
 
 @pytest.fixture
 def no_interpreter(monkeypatch):

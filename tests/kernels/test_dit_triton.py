@@ -13,24 +13,13 @@ from spacetime import kernels
 from spacetime.engine.models.dit import DiTConfig, WanDiT
 
 from .checks import DEVICE, needs_triton
+from numerics import relative_l2
 
 pytestmark = needs_triton
 CONFIG = dict(dim=128, ffn_dim=64, num_layers=1, text_dim=32, freq_dim=32)
 
 
-@pytest.fixture(autouse=True)
-def fresh_choices():
-    """Each test sees backends chosen and announced afresh, so the log line is its own."""
-    kernels._resolve.cache_clear()
-    kernels._announced.clear()
-    yield
-    kernels._resolve.cache_clear()
-    kernels._announced.clear()
-
-
-def relative_l2(a, b):
-    return ((a.double() - b.double()).norm() / b.double().norm()).item()
-
+pytestmark = pytest.mark.usefixtures("fresh_backend_choices")
 
 @pytest.mark.parametrize("num_heads, head_dim", [(2, 64), (1, 128)])
 @torch.no_grad()

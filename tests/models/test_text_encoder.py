@@ -20,6 +20,7 @@ from spacetime.engine.models.text_encoder import (
     relative_position_buckets,
 )
 from spacetime.engine.models.tokenizer import UMT5Tokenizer
+from numerics import relative_l2
 
 TINY = dict(d_model=64, num_heads=4, d_kv=8, d_ff=96, num_layers=2)  # inner dim 32 ≠ d_model on purpose
 VOCAB = 320  # a little more than the tokenizer's pieces, like the real model's padded vocabulary
@@ -93,10 +94,6 @@ def _host_t5(checkpoint):
     return host.eval()
 
 
-def _relative_l2(a, b):
-    return ((a - b).norm() / b.norm()).item()
-
-
 # --- relative position buckets ---------------------------------------------------------------------
 
 def test_buckets_follow_t5_rules():
@@ -129,7 +126,7 @@ def test_hidden_states_match_host(checkpoint, tokenizer):
     with torch.no_grad():
         host, _ = _host_t5(checkpoint)(tokens, mask.long(), dtype=torch.float32)
     assert ours.shape == (len(PROMPTS), 512, TINY["d_model"]) and ours.dtype == torch.float32
-    assert _relative_l2(ours, host) <= 1e-5  # every row, padding rows included
+    assert relative_l2(ours, host) <= 1e-5  # every row, padding rows included
 
 
 def test_encode_text_matches_host_pipeline(checkpoint, tokenizer):
@@ -145,7 +142,7 @@ def test_encode_text_matches_host_pipeline(checkpoint, tokenizer):
         with torch.no_grad():
             host, _ = host_model.encode_token_weights(host_tokenizer.tokenize_with_weights(prompt))
         ours = encode_text(encoder, tokenizer, [prompt])
-        assert _relative_l2(ours, host) <= 1e-5
+        assert relative_l2(ours, host) <= 1e-5
         assert ours[0, len(tokenizer.token_ids(prompt)) + 1:].abs().max() == 0  # padding rows zeroed
 
 
@@ -155,7 +152,7 @@ def test_half_precision_stays_close(checkpoint, tokenizer, dtype, tolerance):
     reference = UMT5Encoder.from_state_dict(checkpoint)(tokens, mask)
     encoder = UMT5Encoder.from_state_dict(checkpoint, dtype=dtype)
     assert encoder.shared.weight.dtype == dtype
-    assert _relative_l2(encoder(tokens, mask), reference) <= tolerance
+    assert relative_l2(encoder(tokens, mask), reference) <= tolerance
 
 
 def test_float16_overflow_is_clamped_not_inf(checkpoint, tokenizer):
@@ -177,7 +174,7 @@ def test_scaled_fp8_file_is_dequantised(checkpoint):
     encoder = UMT5Encoder.from_state_dict(scaled)
     q = encoder.encoder.block[1].layer[0].SelfAttention.q.weight
     assert torch.equal(q, scaled[key].float() * scale)
-    assert _relative_l2(q, checkpoint[key]) < 0.1  # fp8 keeps about 2 significant digits
+    assert relative_l2(q, checkpoint[key]) < 0.1  # fp8 keeps about 2 significant digits
 
 
 def test_wrong_files_are_explained(checkpoint):

@@ -10,12 +10,9 @@ from safetensors.torch import load_file, save_file
 from conftest import import_host_comfy
 from spacetime.engine.models.vae import WanVAE
 from spacetime.engine.models.vae_tiling import plan_tiles
+from numerics import relative_l2
 
 PARITY_TOLERANCE = 1e-4  # relative L2, float32
-
-
-def relative_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
-    return ((ours - reference).norm() / reference.norm()).item()
 
 
 def randomise_(model: torch.nn.Module, seed: int) -> None:
@@ -65,7 +62,7 @@ def test_encode_matches_host(vae_pair, frames):
         expected = host.encode(video)
     mu = ours.encode(video)
     assert mu.shape == (1, 16, 1 + (frames - 1) // 4, 4, 6)
-    assert relative_error(mu, expected) <= PARITY_TOLERANCE
+    assert relative_l2(mu, expected) <= PARITY_TOLERANCE
 
 
 @pytest.mark.parametrize("latent_frames", [2, 3])
@@ -77,7 +74,7 @@ def test_decode_matches_host(vae_pair, latent_frames):
     video = ours.decode(latent)
     assert video.shape == (1, 3, 1 + 4 * (latent_frames - 1), 32, 48)
     assert (video.abs() < 1).float().mean() > 0.8, "outputs mostly clamped: the comparison would say little"
-    assert relative_error(video, expected) <= PARITY_TOLERANCE
+    assert relative_l2(video, expected) <= PARITY_TOLERANCE
 
 
 def test_decode_frames_streams_the_same_frames(tiny_vae):
@@ -120,7 +117,7 @@ def test_tiled_decode_is_exact_when_the_decoder_is_spatially_local(tiny_vae):
                 weight[..., 1:2, 1:2] = centre
     latent = torch.randn(1, 16, 2, 7, 9)
     tiled = local.decode(latent, tile=(4, 4), overlap=2)
-    assert relative_error(tiled, local.decode(latent)) <= 1e-5
+    assert relative_l2(tiled, local.decode(latent)) <= 1e-5
 
 
 def test_tiled_decode_approaches_untiled_with_more_context(tiny_vae):
@@ -129,8 +126,8 @@ def test_tiled_decode_approaches_untiled_with_more_context(tiny_vae):
     and overlaps grow. Trained weights are much more local than random ones."""
     latent = torch.randn(1, 16, 2, 12, 16, generator=torch.Generator().manual_seed(3))
     untiled = tiny_vae.decode(latent)
-    small = relative_error(tiny_vae.decode(latent, tile=(6, 6), overlap=2), untiled)
-    large = relative_error(tiny_vae.decode(latent, tile=(10, 12), overlap=6), untiled)
+    small = relative_l2(tiny_vae.decode(latent, tile=(6, 6), overlap=2), untiled)
+    large = relative_l2(tiny_vae.decode(latent, tile=(10, 12), overlap=6), untiled)
     whole = tiny_vae.decode(latent, tile=(12, 16), overlap=4)
     assert torch.equal(whole, untiled)
     assert large < small
