@@ -6,7 +6,7 @@ Rectified flow (v = noise − x0) in the latent statistics of our VAE. Half the 
 level per clip; the other half use independent levels per latent frame (diffusion forcing), a
 quarter of those with some frames clean (σ = 0), so that holding known frames — what Re-cut, Loop,
 Blend and Storyboard do — is something the model has learned. 10 % of captions are dropped for
-classifier-free guidance. An exponential moving average of the weights is what gets exported.
+classifier-free guidance. An exponential moving average of the weights is what gets exported once it has run long enough.
 """
 import argparse
 import copy
@@ -27,6 +27,7 @@ CAPTION_TOKENS = 32  # captions are short; padding rows are zero either way (see
 CONTEXT_ROWS = 512
 DROP_CAPTION = 0.1
 EMA_DECAY = 0.999
+EMA_WARMUP_STEPS = 5000  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
 
 
 def text_context(encoder, tokenizer, captions: list[str]) -> torch.Tensor:
@@ -117,8 +118,10 @@ def main():
     checkpoint()
     metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "num_heads": str(DIT["num_heads"]),
                 **latent_format.metadata()}
-    export("dit", {k: v.cpu() for k, v in ema["dit"].state_dict().items()}, metadata)
-    text_weights = {**{k: v.cpu() for k, v in ema["encoder"].state_dict().items()}, "spiece_model": torch.frombuffer(bytearray(spiece), dtype=torch.uint8)}
+    # An average over fewer steps than its horizon still holds much of the random start: use it only after.
+    final = ema if step >= EMA_WARMUP_STEPS else models
+    export("dit", {k: v.cpu() for k, v in final["dit"].state_dict().items()}, metadata)
+    text_weights = {**{k: v.cpu() for k, v in final["encoder"].state_dict().items()}, "spiece_model": torch.frombuffer(bytearray(spiece), dtype=torch.uint8)}
     export("text_encoder", text_weights, {"spacetime_model": "shapes_world", "trained_steps": str(step)})
     print(f"exported after {step} steps")
 
