@@ -14,7 +14,7 @@ import copy
 import torch
 
 from build_tokenizer import tokenizer_bytes
-from common import DEVICE, DIT, TEXT, Run, export
+from common import DEVICE, DIT, TEXT, Run, export, mixed_precision
 from encode_latents import LATENTS
 from spacetime.engine.models.dit import DiTConfig, WanDiT
 from spacetime.engine.models.latent_format import LatentFormat
@@ -101,8 +101,9 @@ def main():
         noise = torch.randn(z0.shape, generator=generator).to(DEVICE)
         s = sigma[:, None, :, None, None]
         x = s * noise + (1 - s) * z0
-        velocity = dit(x, sigma * 1000, text_context(encoder, tokenizer, texts))
-        loss = (velocity - (noise - z0)).pow(2).mean()
+        with mixed_precision():
+            velocity = dit(x, sigma * 1000, text_context(encoder, tokenizer, texts))
+        loss = (velocity.float() - (noise - z0)).pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(models.parameters(), 1.0)
