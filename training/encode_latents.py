@@ -4,7 +4,7 @@
 
 Writes training/runs/latents/latents.pt: raw latents (LATENT's convention) as float16 and the
 paraphrased captions, plus the per-channel mean and std the DiT will be trained in. Latents of an
-earlier VAE export (another `trained_steps`) are thrown away and encoding starts again.
+earlier encoder (another `encoder_steps` in the VAE file) are thrown away and encoding starts again.
 """
 import argparse
 
@@ -26,7 +26,7 @@ def main():
     args = parser.parse_args()
 
     vae = load_vae(FILES["vae"], dtype=torch.float32).to(DEVICE)
-    vae_steps = vae_trained_steps()
+    vae_steps = encoder_steps()
     dataset = ShapesClips(args.clips, seed=args.seed, frames=FRAMES, size=SIZE)
     done = torch.load(LATENTS, weights_only=True) if LATENTS.exists() else None
     if done is None or done.get("vae_steps") != vae_steps:
@@ -48,9 +48,11 @@ def main():
                 print(f"{len(done['captions'])} clips encoded", flush=True)
 
 
-def vae_trained_steps() -> str:
+def encoder_steps() -> str:
+    """The step the VAE's encoder last changed at (files before `--decoder-only` record only trained_steps)."""
     with safe_open(str(FILES["vae"]), framework="pt") as file:
-        return (file.metadata() or {}).get("trained_steps", "unknown")
+        metadata = file.metadata() or {}
+    return metadata.get("encoder_steps", metadata.get("trained_steps", "unknown"))
 
 
 if __name__ == "__main__":

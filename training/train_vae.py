@@ -7,14 +7,18 @@ then 4-frame chunks), on 9-frame clips with every `--full-every`-th batch at ful
 long clips is what is learned. Only the encoder mean is used (LATENT's convention); a small penalty
 keeps latents near unit scale. Loss: squared error plus a little L1, with the pixels on and around the
 objects weighted up (they are a few percent of a frame and all of what is hard). The export goes to
-models/vae/.
+models/vae/. Without a checkpoint in training/runs/vae/ the run continues from the shipped VAE.
+
+`--decoder-only` freezes the encoder: the latents, and so the DiT trained on them, stay valid while
+the decoder learns to draw them better. The export records the step the encoder last changed at
+(`encoder_steps`), which is what tells encode_latents.py whether its latents are still current.
 """
 import argparse
 
 import torch
 import torch.nn.functional as F
 
-from common import DEVICE, FRAMES, SIZE, VAE_DIM, Run, export, mixed_precision, psnr
+from common import DEVICE, FRAMES, SIZE, VAE_DIM, Run, export, mixed_precision, psnr, shipped
 from spacetime.engine.models.vae import WanVAE
 from spacetime.engine.shapes.dataset import ShapesClips
 
@@ -45,27 +49,46 @@ def main():
     parser.add_argument("--short-frames", type=int, default=9)
     parser.add_argument("--full-every", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--decoder-only", action="store_true", help="freeze the encoder (keeps latents valid)")
+    parser.add_argument("--from-scratch", action="store_true", help="without a checkpoint, ignore the shipped VAE")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     run = Run("vae")
     model = WanVAE(dim=VAE_DIM).to(DEVICE)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    step = 0
+    step = encoder_steps = 0
     saved = run.load()
     if saved:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step = saved["step"]
+        encoder_steps = saved.get("encoder_steps", step)
         torch.set_rng_state(saved["rng"])
         print(f"resumed at step {step}")
+    elif not args.from_scratch:
+        weights, metadata = shipped("vae")
+        model.load_state_dict(weights)
+        step = int(metadata.get("trained_steps", 0))
+        encoder_steps = int(metadata.get("encoder_steps", step))
+        print(f"started from the shipped VAE ({step} steps)")
+    encoder = [model.encoder, model.conv1]
+    if args.decoder_only:
+        # Frozen parameters get no gradient, and AdamW skips them: the optimiser state stays compatible.
+        for part in encoder:
+            part.requires_grad_(False)
+
+    def checkpoint():
+        run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                  "encoder_steps": encoder_steps, "rng": torch.get_rng_state()})
     dataset = ShapesClips(10**9, seed=args.seed + 1, frames=FRAMES, size=SIZE)
     model.train()
     while run.elapsed_minutes() < args.minutes:
         frames = FRAMES if step % args.full_every == 0 else args.short_frames
         clips = batch_of(dataset, step * args.batch, args.batch, frames).to(DEVICE)
         with mixed_precision():
-            mu = model.encode(clips)
+            with torch.set_grad_enabled(not args.decoder_only):
+                mu = model.encode(clips)
             reconstruction = torch.cat(list(model.decode_frames(mu, clamp=False)), dim=2).float()
         # Squared error weighs the objects (a few pixels far off) more than L1, which settles for background.
         error = reconstruction - clips
@@ -76,15 +99,16 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
+        if not args.decoder_only:
+            encoder_steps = step
         if step % 25 == 0:
             run.log(step=step, minutes=run.elapsed_minutes(), frames=frames, loss=loss.item(),
                     psnr=psnr(reconstruction.detach(), clips), latent_rms=mu.pow(2).mean().sqrt().item())
         if step % 200 == 0:
-            run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                      "rng": torch.get_rng_state()})
-    run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-              "rng": torch.get_rng_state()})
-    path = export("vae", {k: v.cpu() for k, v in model.state_dict().items()}, {"spacetime_model": "shapes_world", "trained_steps": str(step)})
+            checkpoint()
+    checkpoint()
+    metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "encoder_steps": str(encoder_steps)}
+    path = export("vae", {k: v.cpu() for k, v in model.state_dict().items()}, metadata)
     print(f"exported {path} after {step} steps")
 
 
