@@ -7,6 +7,8 @@ level per clip; the other half use independent levels per latent frame (diffusio
 quarter of those with some frames clean (σ = 0), so that holding known frames — what Re-cut, Loop,
 Blend and Storyboard do — is something the model has learned. 10 % of captions are dropped for
 classifier-free guidance. An exponential moving average of the weights is what gets exported once it has run long enough.
+Without a checkpoint in training/runs/dit/ the run continues from the shipped DiT and text encoder, in
+the latent statistics they were trained in (so re-encode only with the same VAE encoder).
 """
 import argparse
 import copy
@@ -14,8 +16,9 @@ import copy
 import torch
 
 from build_tokenizer import tokenizer_bytes
-from common import DEVICE, DIT, TEXT, Run, export, mixed_precision
+from common import DEVICE, DIT, TEXT, Run, export, mixed_precision, shipped
 from encode_latents import LATENTS
+from padding_row import read_padding_as_one_row
 from spacetime.engine.models.dit import DiTConfig, WanDiT
 from spacetime.engine.models.latent_format import LatentFormat
 from spacetime.engine.models.text_encoder import UMT5Config, UMT5Encoder
@@ -31,11 +34,12 @@ EMA_WARMUP_STEPS = 5000  # 0.999^5000 < 1 %: by then the average has forgotten t
 
 
 def text_context(encoder, tokenizer, captions: list[str]) -> torch.Tensor:
-    """[B, 512, d] like inference: masked padding gives the same rows at any padded length, zeros beyond."""
+    """[B, CAPTION_TOKENS + 1, d]: inference's 512 rows (masked padding gives the same rows at any padded
+    length, zeros beyond) with the zero rows beyond CAPTION_TOKENS as one, see padding_row.py."""
     tokens, mask = tokenizer.encode(captions, length=CAPTION_TOKENS)
     tokens, mask = tokens.to(DEVICE), mask.to(DEVICE)
     hidden = encoder(tokens, mask).masked_fill(~mask.unsqueeze(-1), 0.0)
-    return torch.nn.functional.pad(hidden, (0, 0, 0, CONTEXT_ROWS - CAPTION_TOKENS))
+    return torch.nn.functional.pad(hidden, (0, 0, 0, 1))
 
 
 def noise_levels(batch: int, frames: int, generator: torch.Generator) -> torch.Tensor:
@@ -63,34 +67,49 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-scratch", action="store_true", help="without a checkpoint, ignore the shipped model")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
+    run = Run("dit")
+    saved = run.load()
+    start = None if saved or args.from_scratch else shipped_start()
     data = torch.load(LATENTS, weights_only=True)
     latents, captions = torch.cat(data["latents"]).float(), data["captions"]
-    latent_format = LatentFormat(tuple(data["mean"]), tuple(data["std"]))
+    if saved:
+        latent_format = LatentFormat(tuple(saved["latent_mean"]), tuple(saved["latent_std"]))
+    elif start:
+        latent_format = start["latent_format"]
+    else:
+        latent_format = LatentFormat(tuple(data["mean"]), tuple(data["std"]))
     z_all = latent_format.normalize(latents).to(DEVICE)
     spiece = tokenizer_bytes()
     tokenizer = UMT5Tokenizer.from_bytes(spiece)
     vocab = (tokenizer.vocab_size + 63) // 64 * 64  # padded like the real model's vocabulary
     encoder, dit = build(vocab, latent_format)
     models = torch.nn.ModuleDict({"encoder": encoder, "dit": dit}).to(DEVICE)
+    step = ema_start = 0
+    if start:
+        models["dit"].load_state_dict(start["dit"])
+        models["encoder"].load_state_dict(start["encoder"])
+        step = ema_start = start["step"]
+        print(f"started from the shipped DiT and text encoder ({step} steps)")
     ema = copy.deepcopy(models).requires_grad_(False)
+    read_padding_as_one_row(dit, CONTEXT_ROWS - CAPTION_TOKENS)  # after the copy: the average only exports
     optimizer = torch.optim.AdamW(models.parameters(), lr=args.lr, weight_decay=0.01)
-    generator = torch.Generator().manual_seed(args.seed)
-    run, step = Run("dit"), 0
-    saved = run.load()
+    generator = torch.Generator().manual_seed(args.seed + step)
     if saved:
         models.load_state_dict(saved["models"])
         ema.load_state_dict(saved["ema"])
         optimizer.load_state_dict(saved["optimizer"])
         generator.set_state(saved["generator"])
-        step = saved["step"]
+        step, ema_start = saved["step"], saved["ema_start"]
         print(f"resumed at step {step}")
 
     def checkpoint():
         run.save({"models": models.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
-                  "generator": generator.get_state(), "step": step})
+                  "generator": generator.get_state(), "step": step, "ema_start": ema_start,
+                  "latent_mean": list(latent_format.mean), "latent_std": list(latent_format.std)})
 
     models.train()
     while run.elapsed_minutes() < args.minutes:
@@ -119,12 +138,21 @@ def main():
     checkpoint()
     metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "num_heads": str(DIT["num_heads"]),
                 **latent_format.metadata()}
-    # An average over fewer steps than its horizon still holds much of the random start: use it only after.
-    final = ema if step >= EMA_WARMUP_STEPS else models
+    # An average over fewer steps than its horizon still holds much of its start: use it only after.
+    final = ema if step - ema_start >= EMA_WARMUP_STEPS else models
     export("dit", {k: v.cpu() for k, v in final["dit"].state_dict().items()}, metadata)
     text_weights = {**{k: v.cpu() for k, v in final["encoder"].state_dict().items()}, "spiece_model": torch.frombuffer(bytearray(spiece), dtype=torch.uint8)}
     export("text_encoder", text_weights, {"spacetime_model": "shapes_world", "trained_steps": str(step)})
     print(f"exported after {step} steps")
+
+
+def shipped_start() -> dict:
+    """The shipped DiT and text encoder weights, their step count and the latent format they were trained in."""
+    dit, metadata = shipped("dit")
+    encoder, _ = shipped("text_encoder")
+    encoder.pop("spiece_model")
+    return {"dit": dit, "encoder": encoder, "step": int(metadata.get("trained_steps", 0)),
+            "latent_format": LatentFormat.from_metadata(metadata)}
 
 
 if __name__ == "__main__":
