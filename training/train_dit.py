@@ -8,7 +8,8 @@ quarter of those with some frames clean (σ = 0), so that holding known frames �
 Blend and Storyboard do — is something the model has learned. 10 % of captions are dropped for
 classifier-free guidance. An exponential moving average of the weights is what gets exported once it has run long enough.
 Without a checkpoint in training/runs/dit/ the run continues from the shipped DiT and text encoder, in
-the latent statistics they were trained in (so re-encode only with the same VAE encoder).
+the latent statistics they were trained in when the latents come from the same VAE encoder (the DiT
+file records its `encoder_steps`), else in the new latents' statistics.
 """
 import argparse
 import copy
@@ -30,7 +31,8 @@ CAPTION_TOKENS = 32  # captions are short; padding rows are zero either way (see
 CONTEXT_ROWS = 512
 DROP_CAPTION = 0.1
 EMA_DECAY = 0.999
-EMA_WARMUP_STEPS = 5000  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
+EMA_WARMUP_STEPS = 5000
+LR_WARMUP_STEPS = 200  # whenever the optimiser starts without state: Adam's first steps are full-size  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
 
 
 def text_context(encoder, tokenizer, captions: list[str]) -> torch.Tensor:
@@ -78,7 +80,7 @@ def main():
     latents, captions = torch.cat(data["latents"]).float(), data["captions"]
     if saved:
         latent_format = LatentFormat(tuple(saved["latent_mean"]), tuple(saved["latent_std"]))
-    elif start:
+    elif start and start["encoder_steps"] in (None, data["vae_steps"]):
         latent_format = start["latent_format"]
     else:
         latent_format = LatentFormat(tuple(data["mean"]), tuple(data["std"]))
@@ -88,11 +90,11 @@ def main():
     vocab = (tokenizer.vocab_size + 63) // 64 * 64  # padded like the real model's vocabulary
     encoder, dit = build(vocab, latent_format)
     models = torch.nn.ModuleDict({"encoder": encoder, "dit": dit}).to(DEVICE)
-    step = ema_start = 0
+    step = ema_start = optimizer_start = 0
     if start:
         models["dit"].load_state_dict(start["dit"])
         models["encoder"].load_state_dict(start["encoder"])
-        step = ema_start = start["step"]
+        step = ema_start = optimizer_start = start["step"]
         print(f"started from the shipped DiT and text encoder ({step} steps)")
     ema = copy.deepcopy(models).requires_grad_(False)
     read_padding_as_one_row(dit, CONTEXT_ROWS - CAPTION_TOKENS)  # after the copy: the average only exports
@@ -103,16 +105,19 @@ def main():
         ema.load_state_dict(saved["ema"])
         optimizer.load_state_dict(saved["optimizer"])
         generator.set_state(saved["generator"])
-        step, ema_start = saved["step"], saved["ema_start"]
+        step, ema_start, optimizer_start = saved["step"], saved["ema_start"], saved["optimizer_start"]
         print(f"resumed at step {step}")
 
     def checkpoint():
         run.save({"models": models.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                   "generator": generator.get_state(), "step": step, "ema_start": ema_start,
+                  "optimizer_start": optimizer_start,
                   "latent_mean": list(latent_format.mean), "latent_std": list(latent_format.std)})
 
     models.train()
     while run.elapsed_minutes() < args.minutes:
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * min(1.0, (step - optimizer_start + 1) / LR_WARMUP_STEPS)
         index = torch.randint(len(captions), (args.batch,), generator=generator)
         z0 = z_all[index.to(DEVICE)]
         texts = ["" if torch.rand(1, generator=generator) < DROP_CAPTION else captions[i] for i in index.tolist()]
@@ -137,7 +142,7 @@ def main():
             checkpoint()
     checkpoint()
     metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "num_heads": str(DIT["num_heads"]),
-                **latent_format.metadata()}
+                "encoder_steps": data["vae_steps"], **latent_format.metadata()}
     # An average over fewer steps than its horizon still holds much of its start: use it only after.
     final = ema if step - ema_start >= EMA_WARMUP_STEPS else models
     export("dit", {k: v.cpu() for k, v in final["dit"].state_dict().items()}, metadata)
@@ -147,12 +152,13 @@ def main():
 
 
 def shipped_start() -> dict:
-    """The shipped DiT and text encoder weights, their step count and the latent format they were trained in."""
+    """The shipped DiT and text encoder weights, their step count, and the latent format and VAE encoder
+    (None: not recorded, taken to be the current one) they were trained in."""
     dit, metadata = shipped("dit")
     encoder, _ = shipped("text_encoder")
     encoder.pop("spiece_model")
     return {"dit": dit, "encoder": encoder, "step": int(metadata.get("trained_steps", 0)),
-            "latent_format": LatentFormat.from_metadata(metadata)}
+            "latent_format": LatentFormat.from_metadata(metadata), "encoder_steps": metadata.get("encoder_steps")}
 
 
 if __name__ == "__main__":
