@@ -1,12 +1,11 @@
 """The DiT trains with the text context's padding read as one row: the same function as 512 rows."""
 import copy
+import pathlib
 import sys
 
 import torch
 
-from conftest import REPO
-
-sys.path.insert(0, str(REPO / "training"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "training"))
 from padding_row import read_padding_as_one_row  # noqa: E402
 from spacetime.engine.models.dit import DiTConfig, WanDiT  # noqa: E402
 
