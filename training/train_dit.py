@@ -31,8 +31,8 @@ CAPTION_TOKENS = 32  # captions are short; padding rows are zero either way (see
 CONTEXT_ROWS = 512
 DROP_CAPTION = 0.1
 EMA_DECAY = 0.999
-EMA_WARMUP_STEPS = 5000
-LR_WARMUP_STEPS = 200  # whenever the optimiser starts without state: Adam's first steps are full-size  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
+EMA_WARMUP_STEPS = 5000  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
+LR_WARMUP_STEPS = 200  # whenever the optimiser starts without state: Adam's first steps are full-size
 
 
 def text_context(encoder, tokenizer, captions: list[str]) -> torch.Tensor:
