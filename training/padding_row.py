@@ -3,8 +3,9 @@
 Inference, like Wan, pads the text context with zero rows to 512 and attends over all of them; the
 shapes world's captions fill under 32. Every padding row gives the same key and value, and softmax over
 n copies of a key is softmax over one copy with log(n) added to its logit. So the DiT trains on
-[caption rows; one zero row] with that bias: the same function as at inference, with 2.1× faster
-training steps on a CPU (batch 64: 1.57 s against 3.3 s on one core) (the padding rows were most of the cross-attention's work).
+[caption rows; one zero row] with that bias: the same function as at inference, and 2.1× faster
+training steps (batch 64, one CPU core: 1.57 s against 3.3 s); the padding rows were most of the
+cross-attention's work.
 """
 import math
 import types
