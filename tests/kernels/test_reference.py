@@ -48,7 +48,9 @@ def test_int8_blocks_round_to_nearest_with_one_scale_per_block():
     codes, scale = quantize_int8_blocks(x, INT8_K_BLOCK)
     assert codes.dtype == torch.int8 and codes.abs().max() == 127
     per_token = scale.transpose(1, 2)[..., None]  # [B, N, H, 1]
-    assert (codes.float() * per_token - x).abs().le(per_token / 2 * (1 + 1e-6)).all()
+    # half a step, plus float32 rounding of x * (127 / absmax) (up to 127 ulps of a step) and of code * scale
+    bound = per_token / 2 * (1 + 1e-4) + torch.finfo(torch.float32).eps * x.abs()
+    assert (codes.float() * per_token - x).abs().le(bound).all()
     block_of_token = torch.arange(150) // INT8_K_BLOCK
     assert all(len(scale[0, 0, block_of_token == b].unique()) == 1 for b in range(3))
 
