@@ -1,4 +1,4 @@
-"""Shared test set-up: import the pack as a package, find the ComfyUI host.
+"""Shared test set-up: import the pack as a package, seed torch, find the ComfyUI host.
 
 The repository root is the pack (ComfyUI imports it under whatever name its folder has). Tests import
 it under the fixed name `spacetime`, so `spacetime.engine...` and `spacetime.kernels` work with the
@@ -7,6 +7,9 @@ same relative imports the host uses.
 import json
 import pathlib
 import sys
+
+import pytest
+import torch
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -36,20 +39,16 @@ def import_host_comfy():
     return sys.modules["comfy"]
 
 
-# --- the real ComfyUI host, shared by the integration tests -------------------------------------
-import pytest  # noqa: E402
-
-from workflow_api import to_api  # noqa: E402
-
-WORKFLOWS = REPO / "workflows"
-
-
 @pytest.fixture(autouse=True)
 def seeded_torch():
     """Every test draws the same random tensors on every run: CI never fails by the luck of a draw."""
-    import torch
-
     torch.manual_seed(0)
+
+
+# --- the real ComfyUI host, shared by the integration tests -------------------------------------
+from workflow_api import to_api  # noqa: E402
+
+WORKFLOWS = REPO / "workflows"
 
 
 @pytest.fixture(scope="session")
