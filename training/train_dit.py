@@ -17,7 +17,7 @@ import copy
 import torch
 
 from build_tokenizer import tokenizer_bytes
-from common import DEVICE, DIT, TEXT, Run, export, mixed_precision, shipped
+from common import DEVICE, DIT, TEXT, Run, export, learning_rate, mixed_precision, shipped
 from encode_latents import LATENTS
 from padding_row import read_padding_as_one_row
 from spacetime.engine.models.dit import DiTConfig, WanDiT
@@ -69,6 +69,7 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--anneal", action="store_true", help="decay --lr to zero over --minutes (cosine)")
     parser.add_argument("--from-scratch", action="store_true", help="without a checkpoint, ignore the shipped model")
     args = parser.parse_args()
 
@@ -117,7 +118,8 @@ def main():
     models.train()
     while run.elapsed_minutes() < args.minutes:
         for group in optimizer.param_groups:
-            group["lr"] = args.lr * min(1.0, (step - optimizer_start + 1) / LR_WARMUP_STEPS)
+            warmup = min(1.0, (step - optimizer_start + 1) / LR_WARMUP_STEPS)
+            group["lr"] = warmup * learning_rate(args.lr, run.elapsed_minutes() / args.minutes, args.anneal)
         index = torch.randint(len(captions), (args.batch,), generator=generator)
         z0 = z_all[index.to(DEVICE)]
         texts = ["" if torch.rand(1, generator=generator) < DROP_CAPTION else captions[i] for i in index.tolist()]

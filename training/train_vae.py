@@ -18,7 +18,7 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from common import DEVICE, FRAMES, SIZE, VAE_DIM, Run, export, mixed_precision, psnr, shipped
+from common import DEVICE, FRAMES, SIZE, VAE_DIM, Run, export, learning_rate, mixed_precision, psnr, shipped
 from spacetime.engine.models.vae import WanVAE
 from spacetime.engine.shapes.dataset import ShapesClips
 
@@ -49,6 +49,7 @@ def main():
     parser.add_argument("--short-frames", type=int, default=9)
     parser.add_argument("--full-every", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--anneal", action="store_true", help="decay --lr to zero over --minutes (cosine)")
     parser.add_argument("--decoder-only", action="store_true", help="freeze the encoder (keeps latents valid)")
     parser.add_argument("--from-scratch", action="store_true", help="without a checkpoint, ignore the shipped VAE")
     args = parser.parse_args()
@@ -84,6 +85,8 @@ def main():
     dataset = ShapesClips(10**9, seed=args.seed + 1, frames=FRAMES, size=SIZE)
     model.train()
     while run.elapsed_minutes() < args.minutes:
+        for group in optimizer.param_groups:  # set every step: a resumed optimiser would keep its old rate
+            group["lr"] = learning_rate(args.lr, run.elapsed_minutes() / args.minutes, args.anneal)
         frames = FRAMES if step % args.full_every == 0 else args.short_frames
         clips = batch_of(dataset, step * args.batch, args.batch, frames).to(DEVICE)
         with mixed_precision():
