@@ -1,8 +1,9 @@
-"""Generate a video latent with a Wan DiT: the glue between the model, the latent format and the sampler.
+"""The generation entry point: run any SamplingPlan with a Wan DiT. Features build plans; this owns the rest.
 
-Latents come in and go out raw (what the VAE encoder gives, ComfyUI's LATENT convention). The sampler
-works on the normalised latent the DiT sees, as core's KSampler does: normalising the input before
-adding noise is what makes strength < 1 and kept frames match core exactly.
+It owns what no feature should know: the seeded noise (as core's KSampler draws it), the latent format
+(plans carry raw latents, the ComfyUI LATENT convention; the DiT works on normalised ones, and
+normalising before noise is added is what makes strength < 1 and kept frames match core exactly), the
+schedule for the plan's strength, and classifier-free guidance around the DiT.
 """
 from dataclasses import dataclass
 
@@ -18,31 +19,51 @@ class SamplerSettings:
     cfg: float
     shift: float
     sampler: str = "uni_pc"
-    denoise: float = 1.0
+    denoise: float = 1.0  # generate_latent's strength; a plan carries its own
+
+
+@dataclass(frozen=True)
+class FramePrompts:
+    """K prompt embeddings [K, L, D] and per latent frame the weights over them [T, K]."""
+    embeddings: torch.Tensor
+    weights: torch.Tensor
+
+
+def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, device: torch.device | str = "cpu",
+             batch_index: list[int] | None = None) -> torch.Tensor:
+    """Sample the plan; returns the raw latent [B, 16, T, H, W] on the CPU.
+
+    `callback(step, x, x0)` runs after each step; raising in it stops sampling. Same seed (and LATENT
+    batch_index) → same noise as core's KSampler.
+    """
+    latent_format = dit.latent_format
+    noise = initial_noise(plan.latent.shape, settings.seed, batch_index=batch_index).to(device)
+    # Core leaves an all-zero (empty) latent unnormalised; with full denoise it is never seen anyway.
+    latent = latent_format.normalize(plan.latent) if plan.latent.any() else plan.latent
+    solver = get_solver(settings.sampler)
+    sigmas = plan_sigmas(plan.strength, solver, settings.steps, settings.shift)
+    if len(sigmas) == 0:
+        return plan.latent.clone()  # strength 0: the input, untouched (as core)
+
+    def velocity(x, t, context):
+        if isinstance(context, FramePrompts):
+            weights = context.weights.to(device)[None].expand(x.shape[0], -1, -1)
+            return dit(x, t, context.embeddings.to(device)[None].expand(x.shape[0], -1, -1, -1), weights)
+        return dit(x, t, context.to(device).expand(x.shape[0], -1, -1))
+
+    positive = plan.positive if plan.frame_weights is None else FramePrompts(plan.positive, plan.frame_weights)
+    denoise = cfg_denoiser(flow_denoiser(velocity), positive, plan.negative, settings.cfg)
+    out = sample(denoise, solver, sigmas, noise, latent.to(device, torch.float32), keep=plan.keep,
+                 per_frame_timestep=plan.hold_by == "timestep", callback=callback)
+    return latent_format.denormalize(out).cpu()
 
 
 def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
                     settings: SamplerSettings, keep: torch.Tensor | None = None, callback=None,
-                    device: torch.device | str = "cpu", batch_index: list[int] | None = None) -> torch.Tensor:
-    """Sample a raw latent [B, 16, T, H, W] for text embeddings positive/negative [1 or B, L, D].
-
-    `keep` [T] marks latent frames (1) to hold at `raw_latent`'s values. `callback(step, x, x0)` runs
-    after each step; raising in it stops sampling. Same seed (and LATENT batch_index) → same noise as
-    core's KSampler.
-    """
-    latent_format = dit.latent_format
-    noise = initial_noise(raw_latent.shape, settings.seed, batch_index=batch_index).to(device)
-    # Core leaves an all-zero (empty) latent unnormalised; with full denoise it is never seen anyway.
-    latent = latent_format.normalize(raw_latent) if raw_latent.any() else raw_latent
-    plan = SamplingPlan(latent=latent.to(device, torch.float32), strength=settings.denoise, keep=keep)
-    solver = get_solver(settings.sampler)
-    sigmas = plan_sigmas(plan, solver, settings.steps, settings.shift)
-    if len(sigmas) == 0:
-        return raw_latent.clone()  # strength 0: the input, untouched (as core)
-
-    def velocity(x, t, context):
-        return dit(x, t, context.to(device).expand(x.shape[0], -1, -1))
-
-    denoise = cfg_denoiser(flow_denoiser(velocity), positive, negative, settings.cfg)
-    out = sample(plan, denoise, solver, sigmas, noise, callback)
-    return latent_format.denormalize(out).cpu()
+                    device: torch.device | str = "cpu", batch_index: list[int] | None = None,
+                    hold_by: str = "noise_mask") -> torch.Tensor:
+    """The text-to-video (and img2img) plan: sample a raw latent [B, 16, T, H, W] for text embeddings
+    positive/negative [1 or B, L, D] at strength settings.denoise, holding latent frames marked in `keep`."""
+    plan = SamplingPlan(latent=raw_latent.float(), positive=positive, negative=negative, strength=settings.denoise,
+                        keep=keep, hold_by=hold_by)
+    return run_plan(dit, plan, settings, callback, device, batch_index)

@@ -178,14 +178,25 @@ class Block(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, config.ffn_dim), nn.GELU(approximate="tanh"),
                                  nn.Linear(config.ffn_dim, dim))
 
-    def forward(self, x, e0, context, grid: RopeGrid, backend: str):
-        """x [B, N, D] float32 residual stream; e0 [B, G, 6, D] float32."""
+    def forward(self, x, e0, context, grid: RopeGrid, backend: str, context_weights=None):
+        """x [B, N, D] float32 residual stream; e0 [B, G, 6, D] float32; context [B, L, D], or [B, K, L, D]
+        with context_weights [B, T, K] (per-frame prompts)."""
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.float().unsqueeze(0) + e0).unbind(2)
         attn_in = _per_frame(_plain_norm(x), 1 + scale1, shift1)
         x = x + _per_frame(self.self_attn(attn_in, rope=grid, backend=backend).float(), gate1)
-        x = x + self.cross_attn(self.norm3(x), context, backend=backend).float()
+        x = x + self._cross_attention(self.norm3(x), context, backend, context_weights)
         ffn_in = _per_frame(_plain_norm(x), 1 + scale2, shift2)
         return x + _per_frame(self.ffn(ffn_in.to(self.ffn[0].weight.dtype)).float(), gate2)
+
+    def _cross_attention(self, x, context, backend, context_weights):
+        """Attend to one prompt; or to each of K prompts, mixing the K results per frame by its weights."""
+        if context_weights is None:
+            return self.cross_attn(x, context, backend=backend).float()
+        mixed = 0
+        for k in range(context.shape[1]):
+            out = self.cross_attn(x, context[:, k], backend=backend).float()
+            mixed = mixed + _per_frame(out, context_weights[:, :, k:k + 1].float())
+        return mixed
 
 
 class Head(nn.Module):
@@ -218,16 +229,22 @@ class WanDiT(nn.Module):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.head = Head(config)
 
-    def forward(self, x: torch.Tensor, timestep, context: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, timestep, context: torch.Tensor,
+                context_weights: torch.Tensor | None = None) -> torch.Tensor:
         """x: latent [B, in_dim, T, H, W] (normalised); timestep: t = sigma * 1000 as [B] (uniform) or
-        [B, T] (one per latent frame); context: text embeddings [B, L, text_dim]. Returns v in x's
-        shape (out_dim channels) and dtype."""
+        [B, T] (one per latent frame); context: text embeddings [B, L, text_dim], or K prompts
+        [B, K, L, text_dim] with context_weights [B, T, K] saying how much each latent frame attends to
+        each (cross-attention runs per prompt and is mixed per frame: exact for one-hot weights).
+        Returns v in x's shape (out_dim channels) and dtype."""
         batch, _, frames, height, width = x.shape
+        if context_weights is not None and (context.ndim != 4 or context_weights.shape != (batch, frames, context.shape[1])):
+            raise ValueError(f"per-frame prompts need context [B, K, L, D] and context_weights [B, T, K] = "
+                             f"[{batch}, {frames}, K]; got {tuple(context.shape)} and {tuple(context_weights.shape)}.")
         tokens, grid = self._patchify(x)
         e, e0 = self._time_embeddings(timestep, batch, frames, x.device)
         text = self.text_embedding(context.to(self.text_embedding[0].weight.dtype))
         for block in self.blocks:
-            tokens = block(tokens, e0, text, grid, self.attention_backend)
+            tokens = block(tokens, e0, text, grid, self.attention_backend, context_weights)
         out = self._unpatchify(self.head(tokens, e), grid)
         return out[:, :, :frames, :height, :width].to(x.dtype)
 

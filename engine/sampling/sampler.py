@@ -1,23 +1,21 @@
-"""The one sampling loop: run a SamplingPlan with a denoiser and a solver, as core's KSampler would.
+"""The one sampling loop: run a denoiser over a schedule from noise and a (normalised) latent, as core's
+KSampler would, holding known frames.
 
-Matching core: the start is the flow noising of the plan's latent at the first sigma; kept frames are
-held by core's noise-mask inpainting; the result is divided by (1 − last sigma), core's inverse flow
-noise scaling (a no-op for schedules ending at 0). Everything happens in the denoiser's latent space:
-core adds noise to the *normalised* latent, so normalise before and denormalise after, not inside.
+Matching core: the start is the flow noising of the latent at the first sigma; kept frames are held by
+core's noise-mask inpainting (or by per-frame timesteps); the result is divided by (1 − last sigma),
+core's inverse flow noise scaling (a no-op for schedules ending at 0). Everything here happens in the
+denoiser's latent space; engine/generation.py normalises before and denormalises after.
 """
-from functools import partial
-
 import torch
 
 from .denoisers import frame_sigma
-from .plan import SamplingPlan
 from .schedule import flow_sigmas
 from .solvers import Callback, Solver
 
 
-def plan_sigmas(plan: SamplingPlan, solver: Solver, steps: int, shift: float) -> torch.Tensor:
-    """The schedule core's KSampler would use for this plan's strength and this solver ("simple" scheduler)."""
-    return flow_sigmas(steps, shift, denoise=plan.strength, discard_penultimate=solver.discard_penultimate_sigma)
+def plan_sigmas(strength: float, solver: Solver, steps: int, shift: float) -> torch.Tensor:
+    """The schedule core's KSampler would use for this strength and this solver ("simple" scheduler)."""
+    return flow_sigmas(steps, shift, denoise=strength, discard_penultimate=solver.discard_penultimate_sigma)
 
 
 def noised(sigma: torch.Tensor, noise: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
@@ -49,18 +47,19 @@ def hold_known(denoise, latent: torch.Tensor, keep: torch.Tensor, noise: torch.T
 
 
 @torch.no_grad()
-def sample(plan: SamplingPlan, denoiser, solver: Solver, sigmas: torch.Tensor, noise: torch.Tensor,
+def sample(denoise, solver: Solver, sigmas: torch.Tensor, noise: torch.Tensor, latent: torch.Tensor,
+           keep: torch.Tensor | None = None, per_frame_timestep: bool = False,
            callback: Callback | None = None) -> torch.Tensor:
-    """Sample the plan: `denoiser(x, sigma, **kw) -> x0`, `sigmas` from plan_sigmas (or any schedule),
-    `noise` from initial_noise. `callback(step, x, x0)` runs after every step; raise in it to stop."""
-    latent = torch.zeros_like(noise) if plan.latent is None else plan.latent.to(noise)
+    """Sample from `latent` (normalised, [B, C, T, H, W]) with `denoise(x, sigma) -> x0`.
+
+    `sigmas` from plan_sigmas (or any schedule), `noise` from initial_noise; `keep` [T] marks frames to
+    hold at the latent's values. `callback(step, x, x0)` runs after every step; raise in it to stop.
+    """
+    latent = latent.to(noise)
     if len(sigmas) == 0:
         return latent.clone()  # strength 0: core returns the latent untouched
     sigmas = sigmas.to(noise.device)
-    denoise = denoiser
-    if plan.context_index is not None:
-        denoise = partial(denoise, context_index=plan.context_index)
-    if plan.keep is not None:
-        denoise = hold_known(denoise, latent, plan.keep, noise, plan.hold_by == "timestep")
+    if keep is not None:
+        denoise = hold_known(denoise, latent, keep, noise, per_frame_timestep)
     x = solver.run(denoise, noised(sigmas[0], noise, latent), sigmas, callback)
     return x / (1.0 - sigmas[-1])

@@ -115,3 +115,38 @@ def test_head_count_must_divide_dim():
     with pytest.raises(ValueError, match="dim 64 cannot be split into 0 attention heads.*Give num_heads"):
         DiTConfig(dim=64)
     assert DiTConfig(dim=64, num_heads=2).head_dim == 32
+
+
+def small_dit():
+    model = WanDiT(DiTConfig(dim=64, ffn_dim=128, num_layers=2, text_dim=32, num_heads=2))
+    model.load_state_dict(random_wan_state_dict(seed=3, dim=64, ffn_dim=128, num_layers=2, text_dim=32))
+    return model
+
+
+def test_per_frame_prompts_with_one_prompt_per_frame_are_exact():
+    model, generator = small_dit(), torch.Generator().manual_seed(4)
+    x = torch.randn(1, 16, 3, 4, 4, generator=generator)
+    prompts = torch.randn(1, 2, 5, 32, generator=generator)
+    t = torch.tensor([500.0])
+    for k in range(2):  # every frame on prompt k: the plain single-prompt model
+        weights = torch.nn.functional.one_hot(torch.full((1, 3), k), 2).float()
+        torch.testing.assert_close(model(x, t, prompts, weights), model(x, t, prompts[:, k]), atol=1e-5, rtol=0)
+    same = torch.cat([prompts[:, :1], prompts[:, :1]], dim=1)  # any mix of two equal prompts is that prompt
+    mix = torch.tensor([[[0.2, 0.8], [0.5, 0.5], [1.0, 0.0]]])
+    torch.testing.assert_close(model(x, t, same, mix), model(x, t, prompts[:, 0]), atol=1e-5, rtol=0)
+
+
+def test_per_frame_prompts_reach_their_frames():
+    model, generator = small_dit(), torch.Generator().manual_seed(5)
+    x = torch.randn(1, 16, 3, 4, 4, generator=generator)
+    prompts = torch.randn(1, 2, 5, 32, generator=generator)
+    switched = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
+    first_only, last_switched = model(x, torch.tensor([500.0]), prompts[:, 0]), model(x, torch.tensor([500.0]), prompts, switched)
+    change = (first_only - last_switched).abs().mean(dim=(0, 1, 3, 4))
+    assert change[2] > 5 * change[0]  # the frame given the other prompt changes most
+
+
+def test_per_frame_prompt_shapes_are_checked():
+    model = small_dit()
+    with pytest.raises(ValueError, match="context_weights"):
+        model(torch.zeros(1, 16, 3, 4, 4), torch.tensor([1.0]), torch.zeros(1, 2, 5, 32), torch.ones(1, 2, 2))
