@@ -5,6 +5,7 @@ render    layout and drawing: render_clip(spec, frames, size) -> [F, H, W, 3] in
 captions  caption(spec[, rng]) and parse_caption(text)
 segment, fit, analyse   analyse_clip(frames) -> ClipAnalysis (background, objects, shapes, motions)
 score     attribute_hits(spec, analysis), accuracy(hits)
+seams     seam_ratio, seam_continuity, background_drift: no visible seam where an edit joins frames
 dataset   ShapesClips, a torch Dataset of (clip [3, F, H, W] in -1..1, caption)
 """
 from .analyse import ClipAnalysis, analyse_clip
@@ -12,7 +13,9 @@ from .captions import caption, parse_caption
 from .dataset import ShapesClips
 from .render import render_clip
 from .score import accuracy, attribute_hits
+from .seams import background_drift, seam_continuity, seam_ratio
 from .world import ClipSpec, ObjectSpec, sample_specs
 
 __all__ = ["ClipAnalysis", "ClipSpec", "ObjectSpec", "ShapesClips", "accuracy", "analyse_clip",
-           "attribute_hits", "caption", "parse_caption", "render_clip", "sample_specs"]
+           "attribute_hits", "background_drift", "caption", "parse_caption", "render_clip", "sample_specs",
+           "seam_continuity", "seam_ratio"]
