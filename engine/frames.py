@@ -30,3 +30,13 @@ def decode_to_images(vae, latent: torch.Tensor, tile: tuple[int, int] | None = N
         if check:
             check(done, count)
     return out.reshape(-1, *out.shape[2:])
+
+
+def to_video(images: torch.Tensor) -> torch.Tensor:
+    """IMAGE frames [F, H, W, 3] in [0, 1] → the VAE's video [1, 3, F, H, W] in [-1, 1]."""
+    return images.float().permute(3, 0, 1, 2)[None] * 2.0 - 1.0
+
+
+def encode_images(vae, images: torch.Tensor) -> torch.Tensor:
+    """IMAGE frames [1 + 4k, H, W, 3] → raw latent [1, 16, 1 + k, H/8, W/8] on the CPU (the VAE checks sizes)."""
+    return vae.encode(to_video(images)).cpu()

@@ -6,11 +6,13 @@ from ..engine.frame_mask import keep_from_mask
 from ..engine.generation import SamplerSettings, generate_latent
 from ..engine.preview import latent_preview
 from ..engine.sampling import SOLVERS
+from ..engine.sampling.plan import HOLD_MODES
 from . import host
 from .types import DiT
 from .validation import checked, choice_problem
 
 SAMPLERS = list(SOLVERS)
+HOLDS = ["auto", *HOLD_MODES]
 PREVIEW_SIZE = 512
 
 
@@ -48,6 +50,12 @@ def preview_image(x0: torch.Tensor):
     return "JPEG", Image.fromarray(latent_preview(x0[:1].float().cpu()).numpy()), PREVIEW_SIZE
 
 
+def hold_mode(hold: str, model) -> str:
+    if hold != "auto":
+        return hold
+    return "timestep" if model.per_frame_timesteps else "noise_mask"
+
+
 class Sampler(io.ComfyNode):
     @classmethod
     def define_schema(cls):
@@ -73,17 +81,21 @@ class Sampler(io.ComfyNode):
                 io.Mask.Input("frame_mask", optional=True,
                               tooltip="Per frame, 1 = generate and 0 = keep the input latent's frame "
                               "(one value per latent or video frame)."),
+                io.Combo.Input("hold", options=HOLDS, default="auto", optional=True,
+                               tooltip="How kept frames are held: noise_mask re-noises them every step (core's "
+                               "way, for any model); timestep shows them clean at timestep 0 (only for models "
+                               "trained for it); auto picks timestep for such models."),
             ],
             outputs=[io.Latent.Output()],
         )
 
     @classmethod
-    def validate_inputs(cls, sampler):
-        return checked(choice_problem("sampler", sampler, SAMPLERS))
+    def validate_inputs(cls, sampler, hold="auto"):
+        return checked(choice_problem("sampler", sampler, SAMPLERS), choice_problem("hold", hold, HOLDS))
 
     @classmethod
     def execute(cls, dit, positive, negative, latent, seed, steps, cfg, shift, sampler, denoise,
-                frame_mask=None) -> io.NodeOutput:
+                frame_mask=None, hold="auto") -> io.NodeOutput:
         config = dit.module.config
         samples = checked_latent(latent, config.in_dim)
         mask = frame_mask if frame_mask is not None else latent.get("noise_mask")
@@ -96,7 +108,7 @@ class Sampler(io.ComfyNode):
         with torch.no_grad():
             out = generate_latent(model, samples, positive, negative, settings, keep=keep,
                                   callback=host.step_reporter(steps, preview_image), device=dit.device,
-                                  batch_index=latent.get("batch_index"))
+                                  batch_index=latent.get("batch_index"), hold_by=hold_mode(hold, model))
         return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 
 

@@ -8,3 +8,4 @@ from comfy_api.latest import io
 DiT = io.Custom("SPACETIME_DIT")
 TextEncoder = io.Custom("SPACETIME_TEXT_ENCODER")
 VAE = io.Custom("SPACETIME_VAE")
+Edit = io.Custom("SPACETIME_EDIT")  # an edit's given frames and layout, from an edit node to Finish Edit

@@ -7,11 +7,12 @@ import comfy.utils
 import folder_paths
 from comfy_api.latest import InputImpl, Types, io, ui
 
-from ..engine.frames import decode_to_images
+from ..engine.frames import decode_to_images, encode_images
 from ..engine.version import pack_version
 from ..engine.video import frame_rate, next_free_path, provenance_record, write_video
-from ..engine.video_shape import frame_count
+from ..engine.video_shape import frame_count, length_problem
 from . import host
+from .frames_input import clip_frames
 from .types import VAE
 from .validation import checked, choice_problem
 
@@ -51,6 +52,36 @@ class Decode(io.ComfyNode):
         with torch.no_grad():
             images = decode_to_images(model, samples.to(vae.device), tile, progress)
         return io.NodeOutput(images.to(host.intermediate_device()))
+
+
+class Encode(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeEncode",
+            display_name="Encode Video (Spacetime)",
+            category="Spacetime",
+            description="Encodes frames (IMAGE, or a core VIDEO) into a Wan 2.1 LATENT. Wan's causal VAE encodes "
+            "the first frame alone, then 4 frames per latent frame, so the clip needs 1 + 4k frames.",
+            inputs=[
+                VAE.Input("vae"),
+                io.Image.Input("images", optional=True),
+                io.Video.Input("video", optional=True),
+            ],
+            outputs=[io.Latent.Output()],
+        )
+
+    @classmethod
+    def execute(cls, vae, images=None, video=None) -> io.NodeOutput:
+        frames, _ = clip_frames(images, video)
+        problem = length_problem(len(frames))
+        if problem:
+            raise ValueError(f"the clip's {problem} (trim it, e.g. with core's Image From Batch, or extend it "
+                             "with Re-cut / Extend)")
+        model = vae.load()
+        with torch.no_grad():
+            samples = encode_images(model, frames.to(vae.device))
+        return io.NodeOutput({"samples": samples.to(host.intermediate_device())})
 
 
 def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None) -> dict[str, str]:
@@ -109,4 +140,4 @@ class SaveVideo(io.ComfyNode):
         return io.NodeOutput(video, ui=ui.PreviewVideo([saved]))
 
 
-NODES = [Decode, SaveVideo]
+NODES = [Encode, Decode, SaveVideo]

@@ -143,7 +143,8 @@ def main():
         if step % 500 == 0:
             checkpoint()
     checkpoint()
-    metadata = {"spacetime_model": "shapes_world", "trained_steps": str(step), "num_heads": str(DIT["num_heads"]),
+    metadata = {"spacetime_model": "shapes_world", "per_frame_timesteps": "true", "trained_steps": str(step),
+                "num_heads": str(DIT["num_heads"]),
                 "encoder_steps": data["vae_steps"], **latent_format.metadata()}
     # An average over fewer steps than its horizon still holds much of its start: use it only after.
     final = ema if step - ema_start >= EMA_WARMUP_STEPS else models

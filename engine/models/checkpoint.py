@@ -115,7 +115,14 @@ def load_dit(path, dtype: torch.dtype | None = None, device="cpu") -> WanDiT:
     model.load_state_dict(weights, strict=True, assign=True)
     with _naming_the_file(path):
         model.latent_format = LatentFormat.from_metadata(metadata)
+    model.per_frame_timesteps = trained_for_per_frame_timesteps(metadata)
     return model.eval().requires_grad_(False)
+
+
+def trained_for_per_frame_timesteps(metadata: dict) -> bool:
+    """Whether the file says its DiT was trained with per-frame noise levels (diffusion forcing), so known
+    frames can be held clean at timestep 0. The shapes-world files before the key existed all were."""
+    return metadata.get("per_frame_timesteps") == "true" or metadata.get("spacetime_model") == "shapes_world"
 
 
 def load_vae(path, dtype: torch.dtype | None = None):

@@ -220,6 +220,7 @@ class WanDiT(nn.Module):
         self.config = config
         self.attention_backend = attention_backend
         self.latent_format = latent_format  # the latent statistics this model was trained in
+        self.per_frame_timesteps = False  # trained to see clean known frames at timestep 0 (diffusion forcing)
         dim = config.dim
         self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=PATCH, stride=PATCH)
         self.text_embedding = nn.Sequential(nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"),

@@ -25,12 +25,36 @@ def video_check(frame_count, height, width, fps):
     return check
 
 
+def webp_check(frame_count):
+    def check(files: list[pathlib.Path]):
+        (video,) = files
+        frames, _ = read_video(str(video))
+        assert video.suffix == ".webp" and frames.shape == (frame_count, 64, 64, 3)
+    return check
+
+
 # Every workflow in workflows/ must have a check of the files it writes.
 CHECKS = {
     "empty_video_latent": check_empty_video_latent,
     "text_to_video": video_check(17, 64, 64, 8),  # as shipped: the pack's own model, no downloads
     "text_to_video_wan21": video_check(9, 48, 64, 16),
+    "recut_extend": video_check(17, 64, 64, 8),  # 5 kept frames + 12 new
+    "image_to_video": video_check(17, 64, 64, 8),
+    "loop": webp_check(25),  # 17 + an 8-frame bridge back to the start
+    "blend": video_check(17 + 8 + 17, 64, 64, 8),
 }
+# Files a workflow reads from ComfyUI's input folder, made by the test: (name, maker).
+INPUTS = {"image_to_video": ("spacetime_red_circle.png", lambda path: write_shapes_frame(path))}
+
+
+def write_shapes_frame(path: pathlib.Path):
+    """The first frame of a rendered red circle on blue, the image-to-video workflow's start image."""
+    from PIL import Image
+
+    from spacetime.engine.shapes import ClipSpec, ObjectSpec, render_clip
+
+    frame = render_clip(ClipSpec("blue", (ObjectSpec("circle", "red", "right"),), seed=3), 1, 64)[0]
+    Image.fromarray((frame * 255).round().byte().numpy()).save(path)
 # Workflows that need the user's Wan 2.1 files run on the tiny test models, smaller and shorter.
 NEEDS_USER_MODELS = {"text_to_video_wan21"}
 
@@ -57,6 +81,9 @@ def test_every_workflow_has_a_check():
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_workflow_runs_and_writes_its_files(host, object_info, name):
     graph = small_run_of(name, object_info)
+    if name in INPUTS:
+        file_name, make = INPUTS[name]
+        make(host.base / "input" / file_name)
     result = host.run(graph)
     assert result.status == "success", result.error
     files = host.files_of(result)

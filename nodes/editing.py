@@ -1,0 +1,208 @@
+"""Sora's temporal edits as nodes: Re-cut (extend), image to video, Loop and Blend, plus Finish Edit.
+
+Each edit node prepares what a sampler needs, a LATENT with the known frames placed and a core
+noise_mask over what to generate, and an EDIT that Finish Edit uses after decoding to splice the given
+frames back pixel-identical and anchor the generated ones' colour to them. So our sampler, or core's
+KSampler with a core Wan MODEL, can sample any of them.
+"""
+import torch
+from comfy_api.latest import io
+
+from ..engine.editing import (BLEND_MODES, DIRECTIONS, blend_mix, blend_transition, compile_timeline, curve_weights,
+                              extend, finish, image_to_video, loop, match_size)
+from ..engine.frames import encode_images
+from .frames_input import clip_frames, frames_to_add
+from .types import VAE, Edit
+from .validation import checked, choice_problem
+
+UNITS = ["frames", "seconds"]
+FITS = ["error", "resize"]
+CONTEXT_TOOLTIP = ("Most given frames the model sees beside the new ones (whole latent frames are held: 1, 5, 9, 13, "
+                   "17 …). More keeps motion better; fewer is faster.")
+
+
+def prepared(vae, compile_edit) -> io.NodeOutput:
+    """Run an edit's compile with the VAE as its encoder; the LATENT and EDIT outputs."""
+    model = vae.load()
+
+    def encode(frames):
+        with torch.no_grad():
+            return encode_images(model, frames.to(vae.device))
+
+    edit = compile_edit(encode)
+    return io.NodeOutput({"samples": edit.latent, "noise_mask": edit.noise_mask}, edit)
+
+
+def edit_outputs():
+    return [io.Latent.Output(display_name="latent"), Edit.Output(display_name="edit")]
+
+
+class Extend(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeExtend",
+            display_name="Re-cut / Extend (Spacetime)",
+            category="Spacetime/Edit",
+            description="Keeps a range of a clip and prepares new frames after it, before it, or both. Sample the "
+            "latent, decode it, then Finish Edit: the kept frames come back pixel-identical.",
+            inputs=[
+                VAE.Input("vae"),
+                io.Image.Input("images", optional=True, tooltip="The clip as frames (or connect a VIDEO instead)."),
+                io.Video.Input("video", optional=True, tooltip="The clip as a core VIDEO (or connect IMAGE frames)."),
+                io.Int.Input("keep_start", default=0, min=0, max=100000, tooltip="First frame to keep (0 = first)."),
+                io.Int.Input("keep_end", default=-1, min=-1, max=100000, tooltip="Last frame to keep; -1 = the last."),
+                io.Combo.Input("direction", options=list(DIRECTIONS), default="forward",
+                               tooltip="Where the new frames go; 'both' splits them, the earlier side the smaller half."),
+                io.Float.Input("add", default=12.0, min=0.0, max=10000.0, step=1.0, tooltip="How much to add."),
+                io.Combo.Input("unit", options=UNITS, default="frames"),
+                io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0,
+                               tooltip="Frame rate for 'seconds' with IMAGE frames (a VIDEO has its own)."),
+                io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
+            ],
+            outputs=edit_outputs(),
+        )
+
+    @classmethod
+    def validate_inputs(cls, direction, unit):
+        return checked(choice_problem("direction", direction, DIRECTIONS), choice_problem("unit", unit, UNITS))
+
+    @classmethod
+    def execute(cls, vae, keep_start, keep_end, direction, add, unit, fps, context_frames, images=None,
+                video=None) -> io.NodeOutput:
+        frames, video_fps = clip_frames(images, video)
+        count = frames_to_add(add, unit, video_fps or fps)
+        timeline = extend(frames, keep_start, keep_end, direction, count, context_frames)
+        return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+
+
+class ImageToVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeImageToVideo",
+            display_name="Image to Video (Spacetime)",
+            category="Spacetime/Edit",
+            description="Prepares a clip that starts on exactly this image (the first, if a batch is given), for a "
+            "text-to-video model. Sample, decode, then Finish Edit.",
+            inputs=[
+                VAE.Input("vae"),
+                io.Image.Input("image"),
+                io.Int.Input("length", default=33, min=2, max=1025, tooltip="Frames in the clip, the image included."),
+            ],
+            outputs=edit_outputs(),
+        )
+
+    @classmethod
+    def execute(cls, vae, image, length) -> io.NodeOutput:
+        frames, _ = clip_frames(image, None, "image")
+        timeline = image_to_video(frames[0], length)
+        return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+
+
+class Loop(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeLoop",
+            display_name="Loop (Spacetime)",
+            category="Spacetime/Edit",
+            description="Turns a clip into a seamless loop: prepares a bridge from its end back to its start. For a "
+            "new loop from a prompt, feed it a text-to-video clip. Sample, decode, then Finish Edit.",
+            inputs=[
+                VAE.Input("vae"),
+                io.Image.Input("images", optional=True),
+                io.Video.Input("video", optional=True),
+                io.Int.Input("bridge_frames", default=12, min=1, max=1025,
+                             tooltip="New frames between the clip's end and its start; the loop is the clip's "
+                             "length plus these."),
+                io.Int.Input("change_frames", default=0, min=0, max=1025,
+                             tooltip="Frames at each end of the clip the loop may re-make (0 keeps every frame)."),
+                io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
+            ],
+            outputs=edit_outputs(),
+        )
+
+    @classmethod
+    def execute(cls, vae, bridge_frames, change_frames, context_frames, images=None, video=None) -> io.NodeOutput:
+        frames, _ = clip_frames(images, video)
+        timeline = loop(frames, bridge_frames, change_frames, context_frames)
+        return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+
+
+class Blend(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeBlend",
+            display_name="Blend (Spacetime)",
+            category="Spacetime/Edit",
+            description="Two clips into one. transition: A, generated frames flowing from A's end into B's start, "
+            "then B. mix: each frame B's share of the way from A to B by the curve (sample at denoise below 1 to "
+            "keep more of both). Sample, decode, then Finish Edit.",
+            inputs=[
+                VAE.Input("vae"),
+                io.Image.Input("clip_a"),
+                io.Image.Input("clip_b"),
+                io.Combo.Input("mode", options=list(BLEND_MODES), default="transition"),
+                io.Int.Input("transition_frames", default=12, min=1, max=1025, tooltip="transition: new frames between."),
+                io.String.Input("curve", default="0:0, 0.3:0, 0.7:1, 1:1",
+                                tooltip="mix: B's share over time, 'time:share' pairs with both from 0 to 1."),
+                io.Combo.Input("fit", options=FITS, default="error",
+                               tooltip="When B's size differs from A's: stop with a message, or resize B to A's size."),
+                io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
+                io.Mask.Input("curve_mask", optional=True,
+                              tooltip="mix: B's share per frame as a MASK (its mean per frame), instead of the curve."),
+            ],
+            outputs=edit_outputs(),
+        )
+
+    @classmethod
+    def validate_inputs(cls, mode, fit):
+        return checked(choice_problem("mode", mode, BLEND_MODES), choice_problem("fit", fit, FITS))
+
+    @classmethod
+    def execute(cls, vae, clip_a, clip_b, mode, transition_frames, curve, fit, context_frames,
+                curve_mask=None) -> io.NodeOutput:
+        a, _ = clip_frames(clip_a, None, "clip A")
+        b = match_size(clip_b.float().cpu(), a, resize=fit == "resize")
+        b, _ = clip_frames(b, None, "clip B")
+        if mode == "transition":
+            timeline = blend_transition(a, b, transition_frames, context_frames)
+            return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+        frames = min(len(a), len(b))
+        share = curve_weights(curve, frames) if curve_mask is None else mask_share(curve_mask, frames)
+        return prepared(vae, lambda encode: blend_mix(a, b, share, encode))
+
+
+def mask_share(mask: torch.Tensor, frames: int) -> torch.Tensor:
+    """A MASK's mean per frame, stretched over `frames` frames."""
+    per_frame = mask.float().reshape(mask.shape[0], -1).mean(dim=1) if mask.ndim > 1 else mask.float()
+    if len(per_frame) == frames:
+        return per_frame.clamp(0, 1)
+    stretched = torch.nn.functional.interpolate(per_frame[None, None], size=frames, mode="linear", align_corners=True)
+    return stretched[0, 0].clamp(0, 1)
+
+
+class FinishEdit(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeFinishEdit",
+            display_name="Finish Edit (Spacetime)",
+            category="Spacetime/Edit",
+            description="The finished clip from an edit and its decoded frames: given frames spliced back "
+            "pixel-identical, generated frames colour-matched to them, padding dropped.",
+            inputs=[
+                Edit.Input("edit"),
+                io.Image.Input("images", tooltip="The decoded latent of this edit (ours or core's VAE Decode)."),
+            ],
+            outputs=[io.Image.Output()],
+        )
+
+    @classmethod
+    def execute(cls, edit, images) -> io.NodeOutput:
+        return io.NodeOutput(finish(edit, images))
+
+
+NODES = [Extend, ImageToVideo, Loop, Blend, FinishEdit]

@@ -1,0 +1,35 @@
+"""Reading a clip that a node takes as IMAGE frames or as a core VIDEO (not a node file)."""
+import torch
+
+from ..engine.video_shape import size_problem
+
+
+def clip_frames(images, video, name: str = "clip") -> tuple[torch.Tensor, float | None]:
+    """The frames [F, H, W, 3] on the CPU and the video's frame rate (None for IMAGE), checked for size."""
+    if (images is None) == (video is None):
+        raise ValueError(f"connect the {name} as IMAGE frames or as a VIDEO, exactly one of the two")
+    if video is not None:
+        components = video.get_components()
+        frames, fps = components.images, float(components.frame_rate)
+    else:
+        frames, fps = images, None
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(f"the {name} must be RGB frames [frames, height, width, 3]; got shape {tuple(frames.shape)}")
+    problems = [p for p in (size_problem("width", frames.shape[2]), size_problem("height", frames.shape[1])) if p]
+    if problems:
+        raise ValueError(f"the {name}'s " + "; ".join(problems) + " (resize or crop it first, e.g. with core's "
+                         "Upscale Image node)")
+    return frames.float().cpu(), fps
+
+
+def frames_to_add(amount: float, unit: str, fps: float) -> int:
+    """`amount` frames, or `amount` seconds at `fps`, as a whole number of frames (at least 1)."""
+    if unit == "seconds":
+        count = round(amount * fps)
+    elif unit == "frames":
+        count = round(amount)
+    else:
+        raise ValueError(f"unit '{unit}' is not one of: frames, seconds")
+    if count < 1:
+        raise ValueError(f"{amount} {unit} is no frame at all: ask for at least one frame")
+    return count
