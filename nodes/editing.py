@@ -8,10 +8,10 @@ KSampler with a core Wan MODEL, can sample any of them.
 import torch
 from comfy_api.latest import io
 
-from ..engine.editing import (BLEND_MODES, DIRECTIONS, blend_mix, blend_transition, compile_timeline, curve_weights,
-                              extend, finish, image_to_video, loop, match_size)
+from ..engine.editing import (BLEND_MODES, DIRECTIONS, Timeline, blend_mix, blend_transition, compile_timeline,
+                              curve_weights, extend, finish, image_to_video, loop, match_size)
 from ..engine.frames import encode_images
-from .frames_input import clip_frames, frames_to_add
+from .frames_input import clip_frames, clip_inputs, frames_to_add
 from .types import VAE, Edit
 from .validation import checked, choice_problem
 
@@ -21,15 +21,16 @@ CONTEXT_TOOLTIP = ("Most given frames the model sees beside the new ones (whole 
                    "17 …). More keeps motion better; fewer is faster.")
 
 
-def prepared(vae, compile_edit) -> io.NodeOutput:
-    """Run an edit's compile with the VAE as its encoder; the LATENT and EDIT outputs."""
+def prepared(vae, edit) -> io.NodeOutput:
+    """The LATENT and EDIT outputs of a Timeline compiled with the VAE as its encoder (or of
+    `edit(encode)`, for an edit that builds its own)."""
     model = vae.load()
 
     def encode(frames):
         with torch.no_grad():
             return encode_images(model, frames.to(vae.device))
 
-    edit = compile_edit(encode)
+    edit = compile_timeline(edit, encode) if isinstance(edit, Timeline) else edit(encode)
     return io.NodeOutput({"samples": edit.latent, "noise_mask": edit.noise_mask}, edit)
 
 
@@ -48,8 +49,7 @@ class Extend(io.ComfyNode):
             "latent, decode it, then Finish Edit: the kept frames come back pixel-identical.",
             inputs=[
                 VAE.Input("vae"),
-                io.Image.Input("images", optional=True, tooltip="The clip as frames (or connect a VIDEO instead)."),
-                io.Video.Input("video", optional=True, tooltip="The clip as a core VIDEO (or connect IMAGE frames)."),
+                *clip_inputs(),
                 io.Int.Input("keep_start", default=0, min=0, max=100000, tooltip="First frame to keep (0 = first)."),
                 io.Int.Input("keep_end", default=-1, min=-1, max=100000, tooltip="Last frame to keep; -1 = the last."),
                 io.Combo.Input("direction", options=list(DIRECTIONS), default="forward",
@@ -73,7 +73,7 @@ class Extend(io.ComfyNode):
         frames, video_fps = clip_frames(images, video)
         count = frames_to_add(add, unit, video_fps or fps)
         timeline = extend(frames, keep_start, keep_end, direction, count, context_frames)
-        return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+        return prepared(vae, timeline)
 
 
 class ImageToVideo(io.ComfyNode):
@@ -97,7 +97,7 @@ class ImageToVideo(io.ComfyNode):
     def execute(cls, vae, image, length) -> io.NodeOutput:
         frames, _ = clip_frames(image, None, "image")
         timeline = image_to_video(frames[0], length)
-        return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+        return prepared(vae, timeline)
 
 
 class Loop(io.ComfyNode):
@@ -111,8 +111,7 @@ class Loop(io.ComfyNode):
             "new loop from a prompt, feed it a text-to-video clip. Sample, decode, then Finish Edit.",
             inputs=[
                 VAE.Input("vae"),
-                io.Image.Input("images", optional=True),
-                io.Video.Input("video", optional=True),
+                *clip_inputs(),
                 io.Int.Input("bridge_frames", default=12, min=1, max=1025,
                              tooltip="New frames between the clip's end and its start; the loop is the clip's "
                              "length plus these."),
@@ -127,7 +126,7 @@ class Loop(io.ComfyNode):
     def execute(cls, vae, bridge_frames, change_frames, context_frames, images=None, video=None) -> io.NodeOutput:
         frames, _ = clip_frames(images, video)
         timeline = loop(frames, bridge_frames, change_frames, context_frames)
-        return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+        return prepared(vae, timeline)
 
 
 class Blend(io.ComfyNode):
@@ -169,10 +168,10 @@ class Blend(io.ComfyNode):
         b, _ = clip_frames(b, None, "clip B")
         if mode == "transition":
             timeline = blend_transition(a, b, transition_frames, context_frames)
-            return prepared(vae, lambda encode: compile_timeline(timeline, encode))
+            return prepared(vae, timeline)
         frames = min(len(a), len(b))
         share = curve_weights(curve, frames) if curve_mask is None else mask_share(curve_mask, frames)
-        return prepared(vae, lambda encode: blend_mix(a, b, share, encode))
+        return prepared(vae, lambda encode: blend_mix(a, b, share, encode))  # it encodes both clips itself
 
 
 def mask_share(mask: torch.Tensor, frames: int) -> torch.Tensor:

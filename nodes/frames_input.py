@@ -1,7 +1,14 @@
 """Reading a clip that a node takes as IMAGE frames or as a core VIDEO (not a node file)."""
 import torch
+from comfy_api.latest import io
 
 from ..engine.video_shape import size_problem
+
+
+def clip_inputs() -> list:
+    """The two optional inputs a node takes a clip through: IMAGE frames or a core VIDEO."""
+    return [io.Image.Input("images", optional=True, tooltip="The clip as frames (or connect a VIDEO instead)."),
+            io.Video.Input("video", optional=True, tooltip="The clip as a core VIDEO (or connect IMAGE frames).")]
 
 
 def clip_frames(images, video, name: str = "clip") -> tuple[torch.Tensor, float | None]:

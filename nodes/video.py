@@ -12,7 +12,7 @@ from ..engine.version import pack_version
 from ..engine.video import frame_rate, next_free_path, provenance_record, write_video
 from ..engine.video_shape import frame_count, length_problem
 from . import host
-from .frames_input import clip_frames
+from .frames_input import clip_frames, clip_inputs
 from .types import VAE
 from .validation import checked, choice_problem
 
@@ -65,8 +65,7 @@ class Encode(io.ComfyNode):
             "the first frame alone, then 4 frames per latent frame, so the clip needs 1 + 4k frames.",
             inputs=[
                 VAE.Input("vae"),
-                io.Image.Input("images", optional=True),
-                io.Video.Input("video", optional=True),
+                *clip_inputs(),
             ],
             outputs=[io.Latent.Output()],
         )
