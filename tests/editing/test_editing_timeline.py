@@ -54,7 +54,7 @@ def test_held_latent_frames_are_encoded_from_their_own_pixels():
         assert torch.all(edit.latent[:, :, ~held] == 0)
 
 
-def test_a_run_after_frame_zero_is_encoded_with_its_first_frame_as_the_lone_frame():
+def test_a_run_after_frame_zero_is_encoded_after_a_still_history_of_its_first_frame():
     seen = []
 
     def recording(frames):
@@ -64,7 +64,8 @@ def test_a_run_after_frame_zero_is_encoded_with_its_first_frame_as_the_lone_fram
     source = clip()
     edit = compile_timeline(extend(source, 12, 16, "backward", 12, 4), recording)
     (frames,) = seen
-    assert len(frames) == 5 and torch.equal(frames[0], frames[1]) and torch.equal(frames[1:], source[12:16])
+    assert len(frames) == 13 + 4 and torch.equal(frames[:13], source[12:13].expand(13, -1, -1, -1))
+    assert torch.equal(frames[13:], source[12:16])
     assert edit.keep.tolist() == [0, 0, 0, 0, 1]
 
 
