@@ -166,20 +166,33 @@ def chained_drift(models, specs, hold, seed, links, name):
             f"{100 * kept / len(specs):.0f} % | {len(clips[0])} frames |")
 
 
-def measure_speed(models, seed):
-    """Extending a 17-frame clip by 16 frames against generating a 33-frame clip from text."""
+def measure_speed(models, seed, repeats=3):
+    """Seconds, best of `repeats`, end to end (frames out): text to video of the output length against
+    extending a clip to that length (encode the context, sample the window, decode, finish)."""
     dit, encoder, tokenizer, vae = models
     spec = sample_specs(1, seed)[0]
-    context = encode_text(encoder, tokenizer, [caption(spec), ""])
-    start = time.perf_counter()
-    generate_latent(dit, torch.zeros(latent_shape(1, SIZE, SIZE, 33)), context[:1], context[1:],
-                    SamplerSettings(seed=seed, **SETTINGS))
-    t2v = time.perf_counter() - start
-    start = time.perf_counter()
-    edit = compile_timeline(extend(render_clip(spec, FRAMES, SIZE), 0, -1, "forward", 16, 17),
-                            lambda f: encode_images(vae, f))
-    sample_batch(models, [edit], [caption(spec)], "timestep", seed)
-    return t2v, time.perf_counter() - start
+    clip, prompt = render_clip(spec, 33, SIZE), caption(spec)
+
+    def text_to_video(frames):
+        context = encode_text(encoder, tokenizer, [prompt, ""])
+        latent = generate_latent(dit, torch.zeros(latent_shape(1, SIZE, SIZE, frames)), context[:1], context[1:],
+                                 SamplerSettings(seed=seed, **SETTINGS))
+        return to_images(vae.decode(latent))
+
+    def extension(kept, add):
+        edit = compile_timeline(extend(clip[:kept], 0, -1, "forward", add, 5), lambda f: encode_images(vae, f))
+        return finish(edit, sample_batch(models, [edit], [prompt], "timestep", seed)[0])
+
+    def best(run):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return [(f"{kept} frames + {add} → {kept + add}", best(lambda: text_to_video(kept + add)),
+             best(lambda: extension(kept, add))) for kept, add in ((5, 12), (17, 16))]
 
 
 FEATURES = ("extend forward", "extend forward, 7 kept", "extend backward", "extend both", "image to video", "loop",
@@ -206,8 +219,9 @@ def main():
                 elif feature != "speed":
                     print("\n".join(measure_feature(models, feature, specs, hold, args.seed)), flush=True)
         if "speed" in args.features:
-            t2v, ext = measure_speed(models, args.seed)
-            print(f"33-frame clip from text: {t2v:.2f} s; 17-frame clip extended by 16 frames: {ext:.2f} s")
+            print("| extension | text to video of the output length | extension (model window: 5 kept + new) |")
+            for name, t2v, ext in measure_speed(models, args.seed):
+                print(f"| {name} | {t2v:.2f} s | {ext:.2f} s |")
 
 
 if __name__ == "__main__":

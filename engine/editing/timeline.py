@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..video_shape import TIME_STRIDE, frame_count, latent_frames
+from ..video_shape import LATENT_CHANNELS, SPACE_STRIDE, TIME_STRIDE, frame_count, latent_frames
 
 # encode(frames [1 + 4k, H, W, 3] in 0..1) -> raw latent [1, 16, 1 + k, H/8, W/8]: the VAE, as the caller has it
 Encode = Callable[[torch.Tensor], torch.Tensor]
@@ -72,12 +72,12 @@ class Edit:
         return (1.0 - self.keep).reshape(t, 1, 1).expand(t, h, w).contiguous()
 
 
-def compile_timeline(timeline: Timeline, encode: Encode, lead: int | None = None, source: torch.Tensor | None = None) -> Edit:
+def compile_timeline(timeline: Timeline, encode: Encode, source: torch.Tensor | None = None) -> Edit:
     """Lay the window out on latent frames, encode what is known in whole latent frames, mark it held.
 
-    lead: padding slots in front of the window (None: the 0–3 that hold the most known frames).
-    source: a raw latent for the whole slot range to start generated frames from (Blend's mix); with it
-        the lead is 0.
+    The lead (padding slots in front of the window) is the 0–3 that hold the most given frames.
+    source: a raw latent for the whole slot range to start generated frames from (Blend's mix, whose
+        window is the whole clip from its frame 0); with it the lead is 0.
     """
     start, stop = timeline.window
     window_pixels = timeline.frames[start:stop]
@@ -85,11 +85,8 @@ def compile_timeline(timeline: Timeline, encode: Encode, lead: int | None = None
     after = timeline.after if timeline.after is not None else window_pixels[:0]
     pixels = torch.cat([window_pixels, after])
     known = torch.cat([window_known, torch.ones(len(after), dtype=torch.bool)])
-    if source is not None:
-        lead = 0
-    elif lead is None:
-        # the lead that holds the most given frames (repeats do not count), the shortest of those
-        lead = max(range(TIME_STRIDE), key=lambda pad: (_held_slots(_padded(known, pad))[pad:pad + len(known)].sum(), -pad))
+    lead = 0 if source is not None else max(  # the most given frames held (repeats do not count), the shortest
+        range(TIME_STRIDE), key=lambda pad: (_held_slots(_padded(known, pad))[pad:pad + len(known)].sum(), -pad))
     slot_known = _padded(known, lead)
     slots, used = len(slot_known), lead + len(pixels)
     slot_pixels = torch.zeros(slots, *pixels.shape[1:])
@@ -102,7 +99,7 @@ def compile_timeline(timeline: Timeline, encode: Encode, lead: int | None = None
     group_held = _group_of_slots(held)
     height, width = pixels.shape[1:3]
     latent = source.clone() if source is not None else torch.zeros(
-        1, 16, latent_frames(slots), height // 8, width // 8)
+        1, LATENT_CHANNELS, latent_frames(slots), height // SPACE_STRIDE, width // SPACE_STRIDE)
     if latent.shape[2] != latent_frames(slots):
         raise ValueError(f"the source latent has {latent.shape[2]} latent frames; the edit needs {latent_frames(slots)}.")
     for first, last in _runs(group_held):
@@ -117,6 +114,9 @@ def finish(edit: Edit, decoded: torch.Tensor, anchor: bool = True) -> torch.Tens
         raise ValueError(f"the decoded frames are {tuple(decoded.shape)}; this edit decodes to "
                          f"{tuple((len(edit.slot_known), *edit.slot_pixels.shape[1:]))}: decode the edit's own latent.")
     decoded = decoded.float().cpu()
+    if not bool(torch.isfinite(decoded).all()):
+        raise ValueError("the decoded frames hold NaN or infinite values: sampling or decoding failed (with fp16 "
+                         "weights, try bf16 or fp32); nothing was finished.")
     anchored = anchor_colours(decoded, edit.slot_pixels, edit.slot_known) if anchor else decoded
     out = edit.frames.clone()
     emitted = edit.slot_output >= 0

@@ -182,3 +182,11 @@ def test_finish_refuses_frames_from_another_decode():
     edit = compile_timeline(extend(clip(), 0, 4, "forward", 12, 5), group_means)
     with pytest.raises(ValueError, match="decode the edit's own latent"):
         finish(edit, torch.rand(13, SIZE, SIZE, 3))
+
+
+def test_finish_refuses_nan_frames():
+    edit = compile_timeline(extend(clip(), 0, 4, "forward", 12, 5), group_means)
+    decoded = torch.rand(17, SIZE, SIZE, 3)
+    decoded[9, 3, 3, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        finish(edit, decoded)
