@@ -18,12 +18,12 @@ import dataclasses
 import pathlib
 import statistics
 import sys
-import time
 
 import torch
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+from sampler_step_time import best_time  # noqa: E402
 from shapes_eval import load_models  # noqa: E402  (also imports the pack as `spacetime`)
 
 from spacetime.engine.editing import (blend_mix, blend_transition, compile_timeline, curve_weights, extend,  # noqa: E402
@@ -183,16 +183,8 @@ def measure_speed(models, seed, repeats=3):
         edit = compile_timeline(extend(clip[:kept], 0, -1, "forward", add, 5), lambda f: encode_images(vae, f))
         return finish(edit, sample_batch(models, [edit], [prompt], "timestep", seed)[0])
 
-    def best(run):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    return [(f"{kept} frames + {add} → {kept + add}", best(lambda: text_to_video(kept + add)),
-             best(lambda: extension(kept, add))) for kept, add in ((5, 12), (17, 16))]
+    return [(f"{kept} frames + {add} → {kept + add}", best_time(lambda: text_to_video(kept + add), repeats),
+             best_time(lambda: extension(kept, add), repeats)) for kept, add in ((5, 12), (17, 16))]
 
 
 FEATURES = ("extend forward", "extend forward, 7 kept", "extend backward", "extend both", "image to video", "loop",
