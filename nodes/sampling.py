@@ -50,10 +50,13 @@ def preview_image(x0: torch.Tensor):
     return "JPEG", Image.fromarray(latent_preview(x0[:1].float().cpu()).numpy()), PREVIEW_SIZE
 
 
-def hold_mode(hold: str, model) -> str:
+def hold_mode(hold: str, model, keep) -> str:
+    """auto: per-frame timesteps for models trained for them, unless the mask blends frames (only the
+    noise mask can hold a frame part-way)."""
     if hold != "auto":
         return hold
-    return "timestep" if model.per_frame_timesteps else "noise_mask"
+    whole_frames = keep is None or bool(((keep == 0) | (keep == 1)).all())
+    return "timestep" if model.per_frame_timesteps and whole_frames else "noise_mask"
 
 
 class Sampler(io.ComfyNode):
@@ -108,7 +111,7 @@ class Sampler(io.ComfyNode):
         with torch.no_grad():
             out = generate_latent(model, samples, positive, negative, settings, keep=keep,
                                   callback=host.step_reporter(steps, preview_image), device=dit.device,
-                                  batch_index=latent.get("batch_index"), hold_by=hold_mode(hold, model))
+                                  batch_index=latent.get("batch_index"), hold_by=hold_mode(hold, model, keep))
         return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 
 

@@ -47,8 +47,8 @@ class SamplingPlan:
         if self.keep is not None:
             self._check_frames("keep", self.keep)
             if self.hold_by == "timestep" and not torch.all((self.keep == 0) | (self.keep == 1)):
-                raise ValueError('hold_by="timestep" needs keep values of exactly 0 or 1 (a frame is either '
-                                 'clean or noised); use hold_by="noise_mask" to blend fractional values.')
+                raise ValueError('holding frames by timestep needs mask values of exactly 0 or 1 (a frame is '
+                                 'either clean or noised); hold by noise_mask to blend fractional values.')
         self._check_prompts()
 
     @property

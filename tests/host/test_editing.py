@@ -177,3 +177,27 @@ def test_encoding_a_clip_of_the_wrong_length_names_the_valid_ones(host):
     graph["11"] = {"class_type": "SaveLatent", "inputs": {"samples": ["10", 0], "filename_prefix": "edit/bad"}}
     assert "length 6 is not a valid frame count" in error_of(host, graph)
     assert "use 5 or 9" in error_of(host, graph)
+
+
+@pytest.mark.parametrize("hold, ok", [("auto", True), ("timestep", False)])
+def test_auto_hold_falls_back_to_the_noise_mask_for_a_blending_mask(host, hold, ok):
+    """The shipped model holds by timestep, which cannot hold a frame half-way; auto then uses the noise mask."""
+    graph = {
+        "1": {"class_type": "SpacetimeLoadDiT", "inputs": {"dit_name": "shapes_world_t2v.safetensors",
+                                                            "dtype": "default", "attention": "sdpa"}},
+        "2": {"class_type": "SpacetimeLoadTextEncoder",
+              "inputs": {"text_encoder_name": "shapes_world_umt5.safetensors", "dtype": "default"}},
+        "4": {"class_type": "SpacetimeTextEncode", "inputs": {"text_encoder": ["2", 0], "prompt": "a red circle",
+                                                               "negative_prompt": ""}},
+        "5": {"class_type": "SpacetimeEmptyVideoLatent", "inputs": {"width": 64, "height": 64, "length": 1,
+                                                                    "batch_size": 1}},
+        "6": {"class_type": "SolidMask", "inputs": {"value": 0.5, "width": 64, "height": 64}},
+        "7": {"class_type": "SpacetimeSampler", "inputs": {
+            "dit": ["1", 0], "positive": ["4", 0], "negative": ["4", 1], "latent": ["5", 0], "seed": 1, "steps": 1,
+            "cfg": 1.0, "shift": 3.0, "sampler": "euler", "denoise": 1.0, "frame_mask": ["6", 0], "hold": hold}},
+        "8": {"class_type": "SaveLatent", "inputs": {"samples": ["7", 0], "filename_prefix": "edit/half"}},
+    }
+    if ok:
+        run(host, graph)
+    else:
+        assert "holding frames by timestep needs mask values of exactly 0 or 1" in error_of(host, graph)
