@@ -9,7 +9,7 @@ import torch
 from comfy_api.latest import io
 
 from ..engine.editing import (BLEND_MODES, DIRECTIONS, Timeline, blend_mix, blend_transition, compile_timeline,
-                              curve_weights, extend, finish, image_to_video, loop, match_size)
+                              curve_weights, extend, finish, image_to_video, loop, mask_weights, match_size)
 from ..engine.frames import encode_images
 from .frames_input import clip_frames, clip_inputs, frames_to_add
 from .types import VAE, Edit
@@ -17,8 +17,9 @@ from .validation import checked, choice_problem
 
 UNITS = ["frames", "seconds"]
 FITS = ["error", "resize"]
-CONTEXT_TOOLTIP = ("Most given frames the model sees beside the new ones (whole latent frames are held: 1, 5, 9, 13, "
-                   "17 …). More keeps motion better; fewer is faster.")
+CONTEXT_TOOLTIP = ("Most given frames the model sees beside the new ones, in whole latent frames (before new frames: 1, "
+                   "4, 5, 8, 9 …; after them: 4, 8 …). 'both' shows the whole kept range. A multiple of 4 new frames "
+                   "lets the model hold the given frames on both sides of a bridge.")
 
 
 def prepared(vae, edit) -> io.NodeOutput:
@@ -137,8 +138,8 @@ class Blend(io.ComfyNode):
             display_name="Blend (Spacetime)",
             category="Spacetime/Edit",
             description="Two clips into one. transition: A, generated frames flowing from A's end into B's start, "
-            "then B. mix: each frame B's share of the way from A to B by the curve (sample at denoise below 1 to "
-            "keep more of both). Sample, decode, then Finish Edit.",
+            "then B. mix: each frame B's share of the way from A to B by the curve, as long as the shorter clip "
+            "(sample at denoise below 1 to keep more of both). Sample, decode, then Finish Edit.",
             inputs=[
                 VAE.Input("vae"),
                 io.Image.Input("clip_a"),
@@ -170,17 +171,8 @@ class Blend(io.ComfyNode):
             timeline = blend_transition(a, b, transition_frames, context_frames)
             return prepared(vae, timeline)
         frames = min(len(a), len(b))
-        share = curve_weights(curve, frames) if curve_mask is None else mask_share(curve_mask, frames)
+        share = curve_weights(curve, frames) if curve_mask is None else mask_weights(curve_mask, frames)
         return prepared(vae, lambda encode: blend_mix(a, b, share, encode))  # it encodes both clips itself
-
-
-def mask_share(mask: torch.Tensor, frames: int) -> torch.Tensor:
-    """A MASK's mean per frame, stretched over `frames` frames."""
-    per_frame = mask.float().reshape(mask.shape[0], -1).mean(dim=1) if mask.ndim > 1 else mask.float()
-    if len(per_frame) == frames:
-        return per_frame.clamp(0, 1)
-    stretched = torch.nn.functional.interpolate(per_frame[None, None], size=frames, mode="linear", align_corners=True)
-    return stretched[0, 0].clamp(0, 1)
 
 
 class FinishEdit(io.ComfyNode):

@@ -63,8 +63,27 @@ def curve_weights(curve: str, frames: int) -> torch.Tensor:
     return share
 
 
+SNAP = 1e-4  # a share this close to 0 or 1 is that clip's own frame (resampling leaves such crumbs)
+
+
+def mask_weights(mask: torch.Tensor, frames: int) -> torch.Tensor:
+    """B's share per frame from a MASK: its mean per frame ([frames, H, W], one [H, W] picture, or
+    [frames]), stretched over `frames`."""
+    mask = mask.float().cpu()
+    mask = mask[None] if mask.ndim == 2 else mask
+    if mask.numel() == 0:
+        raise ValueError("the curve_mask is empty: give a MASK with at least one frame")
+    per_frame = mask.reshape(mask.shape[0], -1).mean(dim=1)
+    if len(per_frame) != frames:
+        per_frame = F.interpolate(per_frame[None, None], size=frames, mode="linear",
+                                                    align_corners=True)[0, 0]
+    share = per_frame.clamp(0, 1)
+    return torch.where(share < SNAP, 0.0, torch.where(share > 1 - SNAP, 1.0, share))
+
+
 def blend_mix(a: torch.Tensor, b: torch.Tensor, share: torch.Tensor, encode: Encode) -> Edit:
-    """One clip as long as the shorter one, each frame B's `share` of the way from A to B.
+    """One clip as long as the shorter one (the longer one's end is not used), each frame B's `share` of
+    the way from A to B.
 
     Frames wholly A or wholly B are theirs, pixel-identical; the frames between start from the mix of the
     two latents and are re-made by the sampler (its denoise is how far), so they are not a double exposure.
@@ -74,15 +93,18 @@ def blend_mix(a: torch.Tensor, b: torch.Tensor, share: torch.Tensor, encode: Enc
     if share.shape != (frames,):
         raise ValueError(f"the blend curve has {share.shape[0]} values; the blend is {frames} frames long.")
     is_a, is_b = share == 0, share == 1
+    if bool((is_a | is_b).all()):
+        raise ValueError("the blend curve gives every frame all of A or all of B, so there is nothing to blend: "
+                         "add points with shares between 0 and 1, or use the transition mode.")
     clip = torch.where(is_b[:, None, None, None], b, a)
     slots = frames + (1 - frames) % TIME_STRIDE  # the whole latent frames the mix covers
-    latents = [encode(_padded(x, slots)) for x in (a, b)]
+    latents = [encode(_repeat_last(x, slots)).cpu() for x in (a, b)]
     group_share = _per_latent_frame(share, latents[0].shape[2])
     source = latents[0] * (1 - group_share) + latents[1] * group_share
     return compile_timeline(Timeline(clip, is_a | is_b, (0, frames)), encode, source=source)
 
 
-def _padded(clip: torch.Tensor, frames: int) -> torch.Tensor:
+def _repeat_last(clip: torch.Tensor, frames: int) -> torch.Tensor:
     """The clip with its last frame repeated up to `frames`."""
     return torch.cat([clip, clip[-1:].expand(frames - len(clip), -1, -1, -1)])
 

@@ -3,10 +3,10 @@ from ..video_shape import TIME_STRIDE
 
 
 def leading_context(available: int, wanted: int) -> int:
-    """Given frames to show before generated ones: at most `wanted`, and 1 + 4k of them, so that the
-    window starts on the VAE's lone first frame and the given frames fill whole latent frames."""
+    """Given frames to show before generated ones: at most `wanted`, and 1 + 4k or 4k of them, so that
+    they fill whole latent frames (from the VAE's lone first frame, or after one padding frame)."""
     count = max(1, min(available, wanted))
-    return count - (count - 1) % TIME_STRIDE
+    return count if count % TIME_STRIDE in (0, 1) else count - (count - 1) % TIME_STRIDE
 
 
 def trailing_context(available: int, wanted: int) -> int:

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from spacetime.engine.editing import (DIRECTIONS, Timeline, blend_mix, blend_transition, compile_timeline,
-                                      curve_weights, extend, finish, image_to_video, loop, match_size)
+                                      curve_weights, extend, finish, image_to_video, loop, mask_weights,
+                                      match_size)
 from spacetime.engine.editing.timeline import anchor_colours
 
 SIZE = 16
@@ -165,7 +166,10 @@ def test_blend_of_different_sizes_is_refused_or_resized():
 
 @pytest.mark.parametrize("build, message", [
     (lambda: extend(clip(), 0, 17, "forward", 4, 5), r"keep range 0–17 is outside the clip, which has 17 frames \(0–16\)"),
-    (lambda: extend(clip(), 9, 3, "forward", 4, 5), "outside the clip"),
+    (lambda: extend(clip(), 9, 3, "forward", 4, 5), "the keep range 9–3 ends before it starts"),
+    (lambda: blend_mix(clip(2), clip(2), curve_weights("0:0, 0.3:0, 0.7:1, 1:1", 2), group_means),
+     "nothing to blend"),
+    (lambda: mask_weights(torch.zeros(0, 4, 4), 5), "curve_mask is empty"),
     (lambda: extend(clip(), 0, 4, "forward", 0, 5), "frames to add is 0"),
     (lambda: extend(clip(), 0, 4, "sideways", 4, 5), "direction 'sideways'"),
     (lambda: image_to_video(clip(1)[0], 1), "length is 1; it must be at least 2"),
@@ -190,3 +194,41 @@ def test_finish_refuses_nan_frames():
     decoded[9, 3, 3, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         finish(edit, decoded)
+
+
+def test_anchoring_a_one_frame_bridge_removes_an_error_both_sides_share():
+    truth = clip(9) * 0.8 + 0.1
+    known = torch.ones(9, dtype=torch.bool)
+    known[4] = False
+    pattern = 0.05 * torch.rand(SIZE, SIZE, 3, generator=torch.Generator().manual_seed(3))
+    anchored = anchor_colours(truth + pattern, truth, known)
+    torch.testing.assert_close(anchored[4], truth[4])
+
+
+def test_anchoring_takes_no_per_pixel_error_from_a_known_frame_the_model_did_not_hold():
+    truth = torch.full((9, SIZE, SIZE, 3), 0.5)
+    known = torch.zeros(9, dtype=torch.bool)
+    known[:5] = True
+    decoded = truth.clone()
+    decoded[4, :4] += 0.2  # a band the model drew differently in an unheld frame
+    held = known.clone()
+    held[4] = False
+    band = (anchor_colours(decoded, truth, known, held)[5, :4] - truth[5, :4]).abs().mean()
+    copied = (anchor_colours(decoded, truth, known)[5, :4] - truth[5, :4]).abs().mean()
+    assert band == pytest.approx(0.05) and copied == pytest.approx(0.2)  # the mean shift only, not the band
+
+
+def test_four_kept_frames_before_new_ones_are_all_held():
+    edit = compile_timeline(extend(clip(), 0, 3, "forward", 8, 5), group_means)
+    held_slots = edit.slot_known & (edit.slot_output >= 0)
+    assert edit.keep.tolist() == [0, 1, 0, 0] and int(held_slots.sum()) == 4
+
+
+def test_mask_weights_are_per_frame_means_stretched_and_snapped():
+    mask = torch.zeros(3, 4, 4)
+    mask[1] = 0.5
+    mask[2] = 1.0
+    torch.testing.assert_close(mask_weights(mask, 3), torch.tensor([0.0, 0.5, 1.0]))
+    assert mask_weights(mask, 5).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert mask_weights(torch.full((4, 4), 0.3), 2).tolist() == pytest.approx([0.3, 0.3])
+    assert mask_weights(torch.tensor([0.0, 1e-6, 1.0]), 3).tolist() == [0.0, 0.0, 1.0]
