@@ -93,10 +93,14 @@ def sample_batch(models, edits, prompts, hold, seed, strength=1.0):
 
 
 def judge(case: Case, frames: torch.Tensor) -> list[dict]:
+    """Per seam: the seam rule, continuity across it, and whether the generated frames' background stays
+    within 3 % of 255 of the given frames' (the seam ratio alone passes frames that flicker or tint)."""
     results = []
+    given = case.edit.frames[case.edit.given]
     for seam, generated in case.seams:
         ratio = seam_ratio(frames, seam, generated)
-        row = dict(passes=ratio.passes(), ratio=ratio.ratio, jump=ratio.seam_difference)
+        background = background_drift(given, frames[list(generated)]).drift <= 3.0
+        row = dict(passes=ratio.passes(), ratio=ratio.ratio, jump=ratio.seam_difference, background=background)
         if min(seam if seam else len(frames) // 2, len(frames) - seam) >= MIN_WINDOW:  # else too few frames to track
             cont = seam_continuity(frames, seam)
             row.update(colour=cont.colour_kept, shape=cont.shape_kept, direction=cont.direction_kept,
@@ -110,11 +114,12 @@ def summary(name: str, rows: list[dict], identical: float) -> str:
     tracked = [r for r in rows if "colour" in r]
     pct = {k: 100 * sum(r[k] for r in tracked) / len(tracked) if tracked else float("nan")
            for k in ("colour", "shape", "direction", "speed")}
-    pct["passes"] = 100 * sum(r["passes"] for r in rows) / len(rows)
+    for key in ("passes", "background"):
+        pct[key] = 100 * sum(r[key] for r in rows) / len(rows)
     q = (lambda p: ratios[min(len(ratios) - 1, int(p * len(ratios)))]) if ratios else (lambda p: float("nan"))
     return (f"| {name} | {len(rows)} | {pct['passes']:.0f} % | {q(0):.2f} / {statistics.median(ratios):.2f} / "
             f"{q(0.9):.2f} / {ratios[-1]:.2f} | {pct['colour']:.0f} / {pct['shape']:.0f} / {pct['direction']:.0f} / "
-            f"{pct['speed']:.0f} % | {100 * identical:.0f} % |")
+            f"{pct['speed']:.0f} % | {pct['background']:.0f} % | {100 * identical:.0f} % |")
 
 
 def measure_feature(models, feature, specs, hold, seed):
@@ -202,7 +207,7 @@ def main():
     specs = sample_specs(args.cases, seed=args.seed, split="train")
     print(f"{args.cases} cases per feature, seed {args.seed}, {torch.get_num_threads()} threads")
     print("| feature, hold, finish | seams | pass | ratio min / median / p90 / max | colour / shape / direction / "
-          "speed kept | given frames identical |\n|---|---|---|---|---|---|")
+          "speed kept | background kept | given frames identical |\n|---|---|---|---|---|---|---|")
     with torch.no_grad():
         for hold in args.holds:
             for feature in args.features:

@@ -138,13 +138,14 @@ def anchor_colours(decoded: torch.Tensor, known_pixels: torch.Tensor, known: tor
     A known frame is spliced back as it was, but the VAE decoded it a little off (a grey level or two
     overall, more at edges and after a generated stretch: the VAE is causal), and the generated frames
     beside it carry the same error, so source and decode differ at the seam by more than the motion.
-    Two corrections: the error's per-channel mean, over the whole run (blended linearly between the
-    errors at its two ends), keeps colour anchored to the given frames; the rest of the error, per pixel,
-    is added in full to the frame next to the seam and faded out over FEATHER frames (the two sides'
-    fades normalised where they overlap), so the seam steps by no more than the motion does. A known
-    frame in a latent frame the model did not hold was generated, so its "error" is partly content; it
-    is used all the same: taking the per-pixel part only from held frames lost 28 and 40 points of seams
-    (extend both 100 → 72 %, blend mix 100 → 60 %, bench/edit_seams.py).
+    Two corrections: the error's per-channel median over the frame (the background's, robust to an
+    object the decode drew elsewhere), over the whole run and blended linearly between the errors at its
+    two ends, keeps colour anchored to the given frames; the rest of the error, per pixel, is added in
+    full to the frame next to the seam and faded out over FEATHER frames (the two sides' fades
+    normalised where they overlap), so the seam steps by no more than the motion does. Where the decode
+    drew the object elsewhere than the source, that part is a 4-frame blend towards the given frame and
+    can show as a faint, fading ghost; clipping it (at 6 or 24 grey levels) removed the ghost but brought
+    back the steps (loop and transition seams 100 → 50–58 %, bench/edit_seams.py).
     """
     out = decoded.clone()
     for first, last in _runs(~known):
@@ -155,7 +156,7 @@ def anchor_colours(decoded: torch.Tensor, known_pixels: torch.Tensor, known: tor
         present = [e for e in errors if e is not None]
         if not present:
             continue
-        means = [(e if e is not None else present[0]).mean(dim=(0, 1)) for e in errors]
+        means = [(e if e is not None else present[0]).flatten(0, 1).median(dim=0).values for e in errors]
         position = (torch.arange(count) + 1).float() / (count + 1)
         offset = means[0][None] * (1 - position[:, None]) + means[1][None] * position[:, None]
         detail, weight = torch.zeros(count, *decoded.shape[1:]), torch.zeros(count)
