@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from .sampling import SamplingPlan, cfg_denoiser, flow_denoiser, get_solver, initial_noise, plan_sigmas, sample
+from .sampling.flow_edit import flow_edit
+from .sampling.windows import FramePrompts, window_frames, windowed
 
 
 @dataclass(frozen=True)
@@ -20,13 +22,6 @@ class SamplerSettings:
     shift: float
     sampler: str = "uni_pc"
     denoise: float = 1.0  # generate_latent's strength; a plan carries its own
-
-
-@dataclass(frozen=True)
-class FramePrompts:
-    """K prompt embeddings [K, L, D] and per latent frame the weights over them [T, K]."""
-    embeddings: torch.Tensor
-    weights: torch.Tensor
 
 
 def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, device: torch.device | str = "cpu",
@@ -51,10 +46,18 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
             return dit(x, t, context.embeddings.to(device)[None].expand(x.shape[0], -1, -1, -1), weights)
         return dit(x, t, context.to(device).expand(x.shape[0], -1, -1))
 
+    if plan.window is not None or plan.wrap:
+        velocity = windowed(velocity, window_frames(plan.frames, plan.window or plan.frames, plan.overlap, plan.wrap))
+    model = flow_denoiser(velocity)
     positive = plan.positive if plan.frame_weights is None else FramePrompts(plan.positive, plan.frame_weights)
-    denoise = cfg_denoiser(flow_denoiser(velocity), positive, plan.negative, settings.cfg)
-    out = sample(denoise, solver, sigmas, noise, latent.to(device, torch.float32), keep=plan.keep,
-                 per_frame_timestep=plan.hold_by == "timestep", callback=callback)
+    latent = latent.to(device, torch.float32)
+    denoise = cfg_denoiser(model, positive, plan.negative, settings.cfg)
+    start = None
+    if plan.source_prompt is not None:
+        source = cfg_denoiser(model, plan.source_prompt, plan.negative, settings.cfg)
+        denoise, start = flow_edit(denoise, source, latent, settings.seed), latent
+    out = sample(denoise, solver, sigmas, noise, latent, keep=plan.keep,
+                 per_frame_timestep=plan.hold_by == "timestep", callback=callback, start=start)
     return latent_format.denormalize(out).cpu()
 
 

@@ -27,6 +27,13 @@ class SamplingPlan:
             replaced by the latent noised to the current sigma; the model's x0 there is replaced by the latent.
         "timestep": kept frames are given clean, with their own sigma 0 (per-frame timesteps, [B, T]);
             only for models trained for it (diffusion forcing), such as the shipped shapes-world model.
+    window: sample in overlapping windows of this many latent frames, fused at every step
+        (engine/sampling/windows.py); None = the whole clip at once.
+    overlap: latent frames neighbouring windows share.
+    wrap: time is circular (a loop): windows run on past the last frame into the first.
+    source_prompt: the prompt [1, L, D] that describes `latent`; with it the plan is a FlowEdit: from the
+        source, each step moves by the target prompt's prediction minus the source prompt's on the same
+        noised path, so what both prompts agree on stays (engine/sampling/flow_edit.py).
     """
 
     latent: torch.Tensor
@@ -36,6 +43,10 @@ class SamplingPlan:
     strength: float = 1.0
     keep: torch.Tensor | None = None
     hold_by: str = "noise_mask"
+    window: int | None = None
+    overlap: int = 0
+    wrap: bool = False
+    source_prompt: torch.Tensor | None = None
 
     def __post_init__(self):
         if self.latent.ndim != 5:
@@ -49,6 +60,11 @@ class SamplingPlan:
             if self.hold_by == "timestep" and not torch.all((self.keep == 0) | (self.keep == 1)):
                 raise ValueError('holding frames by timestep needs mask values of exactly 0 or 1 (a frame is '
                                  'either clean or noised); hold by noise_mask to blend fractional values.')
+        if self.window is not None and not 0 <= self.overlap < self.window:
+            raise ValueError(f"windows of {self.window} latent frames need an overlap from 0 to {self.window - 1}; "
+                             f"got {self.overlap}.")
+        if self.source_prompt is not None and not self.latent.any():
+            raise ValueError("a FlowEdit plan needs the source's latent; this one is empty.")
         self._check_prompts()
 
     @property
@@ -62,8 +78,9 @@ class SamplingPlan:
 
     def _check_prompts(self):
         batch = self.latent.shape[0]
-        for name, embedding in (("positive", self.positive), ("negative", self.negative)):
-            if embedding.ndim != 3:
+        named = [("positive", self.positive), ("negative", self.negative), ("source", self.source_prompt)]
+        for name, embedding in named:
+            if embedding is not None and embedding.ndim != 3:
                 raise ValueError(f"the {name} prompt must be embeddings [prompts, tokens, width]; "
                                  f"got {tuple(embedding.shape)}.")
         if self.frame_weights is None:

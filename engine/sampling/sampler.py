@@ -49,11 +49,12 @@ def hold_known(denoise, latent: torch.Tensor, keep: torch.Tensor, noise: torch.T
 @torch.no_grad()
 def sample(denoise, solver: Solver, sigmas: torch.Tensor, noise: torch.Tensor, latent: torch.Tensor,
            keep: torch.Tensor | None = None, per_frame_timestep: bool = False,
-           callback: Callback | None = None) -> torch.Tensor:
+           callback: Callback | None = None, start: torch.Tensor | None = None) -> torch.Tensor:
     """Sample from `latent` (normalised, [B, C, T, H, W]) with `denoise(x, sigma) -> x0`.
 
     `sigmas` from plan_sigmas (or any schedule), `noise` from initial_noise; `keep` [T] marks frames to
     hold at the latent's values. `callback(step, x, x0)` runs after every step; raise in it to stop.
+    `start`: the state at the first sigma, if not the latent noised to it (FlowEdit starts at the source).
     """
     latent = latent.to(noise)
     if len(sigmas) == 0:
@@ -61,5 +62,6 @@ def sample(denoise, solver: Solver, sigmas: torch.Tensor, noise: torch.Tensor, l
     sigmas = sigmas.to(noise.device)
     if keep is not None:
         denoise = hold_known(denoise, latent, keep, noise, per_frame_timestep)
-    x = solver.run(denoise, noised(sigmas[0], noise, latent), sigmas, callback)
+    x = noised(sigmas[0], noise, latent) if start is None else start.to(noise)
+    x = solver.run(denoise, x, sigmas, callback)
     return x / (1.0 - sigmas[-1])
