@@ -6,7 +6,7 @@ it; here the frames are tied into tracks: objects are followed by colour (the wo
 objects of one colour), and motion is a straight-line fit to the centroids where the object was seen.
 """
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,12 +25,14 @@ class FrameObject:
     centroid: tuple[float, float]  # (x, y) px, x right, y down
     area: float  # px
     shape_error: float  # residual of the best template fit relative to the area; 0 is exact
+    mask: torch.Tensor = field(compare=False, repr=False)  # [H, W] bool, its half-contrast outline
 
 
 @dataclass(frozen=True)
 class FrameAnalysis:
     background: str
     objects: tuple[FrameObject, ...]  # at most one per colour, largest first
+    shade: tuple[float, float, float] = field(compare=False, repr=False)  # the background's RGB as seen
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class ObjectTrack:
     motion: str  # one of world.MOTIONS
     displacement: tuple[float, float]  # fitted (dx, dy) px from first to last frame
     frames_seen: int
+    start: tuple[float, float]  # fitted (x, y) centroid px on the first frame
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ def analyse_clip(frames: torch.Tensor) -> ClipAnalysis:
     smooth = box_filter(frames)
     names, shades = backgrounds(smooth)
     blobs = find_blobs(smooth, names, shades)
-    analyses = tuple(FrameAnalysis(bg, objects) for bg, objects in zip(names, _describe(smooth, shades, blobs)))
+    analyses = tuple(FrameAnalysis(bg, objects, tuple(shade.tolist()))
+                     for bg, objects, shade in zip(names, _describe(smooth, shades, blobs), shades))
     return ClipAnalysis(Counter(names).most_common(1)[0][0], _tracks(analyses, frames.shape[1]), analyses)
 
 
@@ -85,7 +89,7 @@ def _describe(frames, background_shades, blobs) -> list[tuple[FrameObject, ...]]
     for k, (i, blob) in enumerate(flat):
         centroid = (float(fits.centroids[k, 0]), float(fits.centroids[k, 1]))
         described[i].append(FrameObject(blob.colour, fits.shapes[k], centroid, float(fits.areas[k]),
-                                        float(fits.errors[k])))
+                                        float(fits.errors[k]), blob.mask))
     return [tuple(objects) for objects in described]
 
 
@@ -99,18 +103,19 @@ def _tracks(frames: tuple[FrameAnalysis, ...], size: int) -> tuple[ObjectTrack, 
         if len(sightings) < MIN_FRAMES_SEEN * len(frames):
             continue
         shape = Counter(obj.shape for _, obj in sightings).most_common(1)[0][0]
-        displacement = _fitted_displacement(sightings, len(frames))
+        start, displacement = _fitted_line(sightings, len(frames))
         area = sum(obj.area for _, obj in sightings)
         tracks.append((len(sightings), area, ObjectTrack(colour, shape, direction(displacement, size),
-                                                         displacement, len(sightings))))
+                                                         displacement, len(sightings), start)))
     return tuple(track for *_, track in sorted(tracks, key=lambda t: (-t[0], -t[1])))
 
 
-def _fitted_displacement(sightings, frames: int) -> tuple[float, float]:
-    """Least-squares slope of centroid against time, scaled to the whole clip; (0, 0) if seen once."""
-    if len(sightings) < 2:
-        return (0.0, 0.0)
-    t = np.array([i for i, _ in sightings], dtype=float) / max(frames - 1, 1)
+def _fitted_line(sightings, frames: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Least-squares line of centroid against time: its value on the first frame, and its slope scaled
+    to the whole clip; seen once, that centroid and no displacement."""
     centroids = np.array([obj.centroid for _, obj in sightings])
-    slope = np.polyfit(t, centroids, 1)[0]  # [2]: px per clip
-    return (float(slope[0]), float(slope[1]))
+    if len(sightings) < 2:
+        return (float(centroids[0, 0]), float(centroids[0, 1])), (0.0, 0.0)
+    t = np.array([i for i, _ in sightings], dtype=float) / max(frames - 1, 1)
+    slope, start = np.polyfit(t, centroids, 1)  # [2] px per clip, [2] px at t = 0
+    return (float(start[0]), float(start[1])), (float(slope[0]), float(slope[1]))

@@ -4,7 +4,7 @@ from spacetime.engine.shapes.world import ClipSpec, ObjectSpec
 
 
 def _seen(*objects, background="blue"):
-    return ClipAnalysis(background, tuple(ObjectTrack(c, s, m, (0.0, 0.0), 17) for c, s, m in objects), ())
+    return ClipAnalysis(background, tuple(ObjectTrack(c, s, m, (0.0, 0.0), 17, (32.0, 32.0)) for c, s, m in objects), ())
 
 
 def test_objects_are_matched_by_colour_whatever_their_order():
