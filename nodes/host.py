@@ -1,8 +1,9 @@
-"""ComfyUI services our nodes share: model files, model placement, progress and interrupts.
+"""ComfyUI services our nodes share: model files, model placement, progress, interrupts, the user folder.
 
 Not a node file: the node families import this, never each other.
 """
 import os
+import pathlib
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +24,11 @@ def dtype(name: str) -> torch.dtype | None:
 def model_files(folder: str) -> list[str]:
     """The files ComfyUI lists in one of its model folders (diffusion_models, text_encoders, vae)."""
     return folder_paths.get_filename_list(folder)
+
+
+def user_directory() -> pathlib.Path:
+    """ComfyUI's user directory (ComfyUI/user, or --user-directory): where the pack keeps what users save."""
+    return pathlib.Path(folder_paths.get_user_directory())
 
 
 def model_path(folder: str, name: str) -> str:
