@@ -42,6 +42,7 @@ CHECKS = {
     "image_to_video": video_check(17, 64, 64, 8),
     "loop": webp_check(25),  # 17 + an 8-frame bridge back to the start
     "blend": video_check(17 + 8 + 17, 64, 64, 8),
+    "style_preset": video_check(17, 64, 64, 8),  # text to video through the shapes-world preset
 }
 # Files a workflow reads from ComfyUI's input folder, made by the test: (name, maker).
 INPUTS = {"image_to_video": ("spacetime_red_circle.png", lambda path: write_shapes_frame(path))}
