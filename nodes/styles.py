@@ -106,7 +106,7 @@ class SaveStyle(io.ComfyNode):
                 io.String.Input("description", multiline=True, default=""),
                 # No dynamic prompts here: the front end would turn the {prompt} slot into the word "prompt".
                 io.String.Input("prompt_template", multiline=True, default="{prompt}", dynamic_prompts=False,
-                                tooltip="The styled prompt, with {prompt} once where the prompt goes; no other braces."),
+                                tooltip="The styled prompt: {prompt} once, where the prompt goes; no other braces."),
                 io.String.Input("negative_prompt", multiline=True, default="", dynamic_prompts=False),
                 io.Boolean.Input("save_sampler_settings", default=False, optional=True,
                                  tooltip="Also store steps, cfg, shift and sampler as the style's defaults."),
