@@ -107,14 +107,17 @@ def say(spec: ClipSpec, wording: Wording = Wording()) -> str:
     return _in_case(sentence, CASES[wording.case]) + PUNCTUATION[wording.punctuation]
 
 
-def sample_wording(rng: np.random.Generator, split: str = "train", background_said_prob: float = 0.8) -> Wording:
-    """A wording drawn uniformly among those of the split (see HELDOUT_FRAMES)."""
+def sample_wording(rng: np.random.Generator, split: str = "train", background_said_prob: float = 0.8,
+                   case: int | None = None) -> Wording:
+    """A wording drawn uniformly among those of the split (see HELDOUT_FRAMES), in any letter case or
+    only in the given one (an index into CASES)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     background_said = bool(rng.random() < background_said_prob)
     # Unsaid, "things where" and "where, things" read the same; only the first is drawn.
     orders = range(len(ORDERS)) if background_said else (0, 2, 3)
-    frames = [f for f in product(orders, range(len(CASES)), range(len(ARTICLES)))
+    cases = range(len(CASES)) if case is None else (case,)
+    frames = [f for f in product(orders, cases, range(len(ARTICLES)))
               if (f in HELDOUT_FRAMES) == (split == "heldout")]
     order, case, article = frames[rng.integers(len(frames))]
 

@@ -40,6 +40,13 @@ def test_held_out_wordings_are_only_in_the_held_out_split_and_never_said_in_trai
     assert len({w.article for w in many}) == 4 and len(HELDOUT_FRAMES) == 16
 
 
+def test_a_split_can_be_drawn_in_one_letter_case():
+    rng = np.random.default_rng(4)
+    lower = [sample_wording(rng, "heldout", background_said_prob=1.0, case=0) for _ in range(200)]
+    assert all(w.case == 0 and w.frame() in HELDOUT_FRAMES and w.background_said for w in lower)
+    assert len({w.order for w in lower}) == len(ORDERS)
+
+
 def test_wordings_vary_every_word_class():
     texts = [say(spec, w) for spec, w in zip(SPECS, _wordings("train"))]
     joined = " ".join(texts)
