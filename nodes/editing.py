@@ -5,13 +5,12 @@ noise_mask over what to generate, and an EDIT that Finish Edit uses after decodi
 frames back pixel-identical and anchor the generated ones' colour to them. So our sampler, or core's
 KSampler with a core Wan MODEL, can sample any of them.
 """
-import torch
 from comfy_api.latest import io
 
-from ..engine.editing import (BLEND_MODES, DIRECTIONS, Timeline, blend_mix, blend_transition, compile_timeline,
-                              curve_weights, extend, finish, image_to_video, loop, mask_weights, match_size)
-from ..engine.frames import encode_images
+from ..engine.editing import (BLEND_MODES, DIRECTIONS, blend_mix, blend_transition, curve_weights, extend, finish,
+                              image_to_video, loop, mask_weights, match_size)
 from .frames_input import clip_frames, clip_inputs, frames_to_add
+from .prepare import edit_outputs, prepared
 from .types import VAE, Edit
 from .validation import checked, choice_problem
 
@@ -20,23 +19,6 @@ FITS = ["error", "resize"]
 CONTEXT_TOOLTIP = ("Most given frames the model sees beside the new ones, in whole latent frames (before new frames: 1, "
                    "4, 5, 8, 9 …; after them: 4, 8 …). 'both' shows the whole kept range. A multiple of 4 new frames "
                    "lets the model hold the given frames on both sides of a bridge.")
-
-
-def prepared(vae, edit) -> io.NodeOutput:
-    """The LATENT and EDIT outputs of a Timeline compiled with the VAE as its encoder (or of
-    `edit(encode)`, for an edit that builds its own)."""
-    model = vae.load()
-
-    def encode(frames):
-        with torch.no_grad():
-            return encode_images(model, frames.to(vae.device))
-
-    edit = compile_timeline(edit, encode) if isinstance(edit, Timeline) else edit(encode)
-    return io.NodeOutput({"samples": edit.latent, "noise_mask": edit.noise_mask}, edit)
-
-
-def edit_outputs():
-    return [io.Latent.Output(display_name="latent"), Edit.Output(display_name="edit")]
 
 
 class Extend(io.ComfyNode):

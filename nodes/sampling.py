@@ -1,47 +1,25 @@
-"""The sampler node: LATENT in, LATENT out, in Wan 2.1's raw latent format."""
+"""The samplers: LATENT in, LATENT out, in Wan 2.1's raw latent format. The Sampler (text to video, a
+storyboard, kept frames, long clips in windows) and Remix (a video re-imagined by a new prompt)."""
 import torch
 from comfy_api.latest import io
 
+from ..engine.editing import REMIX_METHODS, STRENGTHS, remix_plan, remix_strength, storyboard_prompts
+from ..engine.editing.remix import CUSTOM
 from ..engine.frame_mask import keep_from_mask
-from ..engine.generation import SamplerSettings, generate_latent
+from ..engine.generation import SamplerSettings, run_plan
 from ..engine.preview import latent_preview
-from ..engine.sampling import SOLVERS
+from ..engine.sampling import SOLVERS, SamplingPlan
 from ..engine.sampling.plan import HOLD_MODES
+from ..engine.video_shape import TIME_STRIDE, frame_count, latent_frames, length_problem
 from . import host
-from .types import DiT
+from .conditioning import checked_latent, conditioning_embedding, check_storyboard
+from .types import DiT, Storyboard
 from .validation import checked, choice_problem
 
 SAMPLERS = list(SOLVERS)
 HOLDS = ["auto", *HOLD_MODES]
+REMIX_STRENGTHS = [*STRENGTHS, CUSTOM]
 PREVIEW_SIZE = 512
-
-
-def conditioning_embedding(conditioning, name: str, text_dim: int, batch: int) -> torch.Tensor:
-    """The text embedding [1 or B, L, D] inside a CONDITIONING, checked against the model."""
-    if not conditioning:
-        raise ValueError(f"the {name} conditioning is empty: connect a text encode node")
-    if len(conditioning) > 1:
-        raise ValueError(f"the {name} conditioning holds {len(conditioning)} entries (from Conditioning Combine?); "
-                         "this sampler takes one: use Conditioning Concat to join prompts instead")
-    embedding = conditioning[0][0]
-    if embedding.ndim != 3 or embedding.shape[-1] != text_dim:
-        raise ValueError(f"the {name} conditioning has shape {tuple(embedding.shape)}, but this model expects "
-                         f"text embeddings [1, tokens, {text_dim}] from a umT5 text encoder")
-    if embedding.shape[0] not in (1, batch):
-        raise ValueError(f"the {name} conditioning holds {embedding.shape[0]} prompts but the latent batch is "
-                         f"{batch}: give one prompt, or one per latent in the batch")
-    return embedding
-
-
-def checked_latent(latent: dict, in_channels: int) -> torch.Tensor:
-    samples = latent["samples"]
-    if samples.ndim != 5:
-        raise ValueError(f"the latent has shape {tuple(samples.shape)}, not a video latent [B, C, T, H, W]: "
-                         "use a video latent node (e.g. Empty Video Latent)")
-    if samples.shape[1] != in_channels:
-        raise ValueError(f"the latent has {samples.shape[1]} channels but the DiT takes {in_channels}: the VAE "
-                         "that made it does not belong to this model (Wan 2.1 uses 16 latent channels)")
-    return samples
 
 
 def preview_image(x0: torch.Tensor):
@@ -59,6 +37,45 @@ def hold_mode(hold: str, model, keep) -> str:
     return "timestep" if model.per_frame_timesteps and whole_frames else "noise_mask"
 
 
+def window_problems(window_frames: int, window_overlap: int) -> str | None:
+    """Why the window inputs cannot be used (0 frames = no windows), or None."""
+    if window_frames == 0:
+        return None
+    if length_problem(window_frames):
+        return "window_frames: " + length_problem(window_frames).replace("length", "a window of", 1)
+    if window_overlap % TIME_STRIDE or not 0 <= window_overlap < window_frames - 1:
+        return (f"window_overlap {window_overlap} must be a multiple of {TIME_STRIDE} (whole latent frames) and "
+                f"less than the window ({window_frames} frames)")
+    return None
+
+
+def common_inputs() -> list:
+    """The inputs every sampler here shares, in this order (the node contract pins them)."""
+    return [
+        DiT.Input("dit"),
+        io.Conditioning.Input("positive"),
+        io.Conditioning.Input("negative"),
+        io.Latent.Input("latent"),
+        io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+        io.Int.Input("steps", default=30, min=1, max=1000),
+        io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01),
+        io.Float.Input("shift", default=8.0, min=0.0, max=100.0, step=0.1, round=0.01,
+                       tooltip="Shifts the noise schedule toward high noise; 8 as in core, 5 in Wan's CLI."),
+        io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc"),
+    ]
+
+
+def sample_plan(dit, latent: dict, plan_for, seed, steps, cfg, shift, sampler) -> io.NodeOutput:
+    """Load the model, build the plan with `plan_for(model)`, run it with a progress bar and previews."""
+    model = dit.load()
+    plan = plan_for(model)
+    settings = SamplerSettings(seed, steps, cfg, shift, sampler)
+    with torch.no_grad():
+        out = run_plan(model, plan, settings, callback=host.step_reporter(steps, preview_image), device=dit.device,
+                       batch_index=latent.get("batch_index"))
+    return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
+
+
 class Sampler(io.ComfyNode):
     @classmethod
     def define_schema(cls):
@@ -67,18 +84,10 @@ class Sampler(io.ComfyNode):
             display_name="Sampler (Spacetime)",
             category="Spacetime",
             description="Samples a Wan 2.1 video latent with flow Euler or flow UniPC. Same seed, steps, cfg "
-            "and shift give the same result as core's KSampler (simple scheduler).",
+            "and shift give the same result as core's KSampler (simple scheduler). With a storyboard each "
+            "moment follows its card; with windows a long clip is sampled in overlapping, fused windows.",
             inputs=[
-                DiT.Input("dit"),
-                io.Conditioning.Input("positive"),
-                io.Conditioning.Input("negative"),
-                io.Latent.Input("latent"),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-                io.Int.Input("steps", default=30, min=1, max=1000),
-                io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01),
-                io.Float.Input("shift", default=8.0, min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Shifts the noise schedule toward high noise; 8 as in core, 5 in Wan's CLI."),
-                io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc"),
+                *common_inputs(),
                 io.Float.Input("denoise", default=1.0, min=0.0, max=1.0, step=0.01,
                                tooltip="Strength: 1 generates from noise, less keeps more of the input latent."),
                 io.Mask.Input("frame_mask", optional=True,
@@ -88,31 +97,95 @@ class Sampler(io.ComfyNode):
                                tooltip="How kept frames are held: noise_mask re-noises them every step (core's "
                                "way, for any model); timestep shows them clean at timestep 0 (only for models "
                                "trained for it); auto picks timestep for such models."),
+                Storyboard.Input("storyboard", optional=True,
+                                 tooltip="Prompts on a timeline: each latent frame follows the card of its moment; "
+                                 "before the first card, the positive prompt."),
+                io.Int.Input("window_frames", default=0, min=0, max=100001, optional=True,
+                             tooltip="Sample in overlapping windows of this many frames (1 + 4k, e.g. 81 for Wan "
+                             "2.1, 17 for the shapes model), fused at every step; 0 = the whole clip at once."),
+                io.Int.Input("window_overlap", default=8, min=0, max=100000, step=TIME_STRIDE, optional=True,
+                             tooltip="Frames neighbouring windows share (a multiple of 4)."),
             ],
             outputs=[io.Latent.Output()],
         )
 
     @classmethod
-    def validate_inputs(cls, sampler, hold="auto"):
-        return checked(choice_problem("sampler", sampler, SAMPLERS), choice_problem("hold", hold, HOLDS))
+    def validate_inputs(cls, sampler, hold="auto", window_frames=0, window_overlap=8):
+        return checked(choice_problem("sampler", sampler, SAMPLERS), choice_problem("hold", hold, HOLDS),
+                       window_problems(window_frames, window_overlap))
 
     @classmethod
     def execute(cls, dit, positive, negative, latent, seed, steps, cfg, shift, sampler, denoise,
-                frame_mask=None, hold="auto") -> io.NodeOutput:
+                frame_mask=None, hold="auto", storyboard=None, window_frames=0, window_overlap=8) -> io.NodeOutput:
         config = dit.module.config
         samples = checked_latent(latent, config.in_dim)
         mask = frame_mask if frame_mask is not None else latent.get("noise_mask")
         keep = None if mask is None else keep_from_mask(mask, samples.shape[2])
-        settings = SamplerSettings(seed, steps, cfg, shift, sampler, denoise)
+        batch, frames = samples.shape[0], samples.shape[2]
+        positive = conditioning_embedding(positive, "positive", config.text_dim, batch)
+        negative = conditioning_embedding(negative, "negative", config.text_dim, batch)
+        weights = None
+        if storyboard is not None:
+            if positive.shape[0] != 1:
+                raise ValueError("with a storyboard the positive prompt must be a single one (it covers the time "
+                                 "before the first card)")
+            check_storyboard(storyboard, config.text_dim)
+            positive, weights = storyboard_prompts(storyboard, positive, frames, frame_count(frames))
+        windows = {}
+        if window_frames:
+            windows = dict(window=latent_frames(window_frames), overlap=window_overlap // TIME_STRIDE)
+
+        def plan_for(model):
+            return SamplingPlan(samples.float(), positive, negative, frame_weights=weights, strength=denoise, keep=keep,
+                                hold_by=hold_mode(hold, model, keep), **windows)
+
+        return sample_plan(dit, latent, plan_for, seed, steps, cfg, shift, sampler)
+
+
+class Remix(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeRemix",
+            display_name="Remix (Spacetime)",
+            category="Spacetime/Edit",
+            description="Re-imagines a video (its latent, e.g. from Encode) by a new prompt, keeping as much of it "
+            "as the strength says. flowedit follows the difference between the new prompt and the source prompt "
+            "from the video itself; renoise noises the video part-way and denoises it (core's img2img).",
+            inputs=[
+                *common_inputs(),
+                io.Combo.Input("strength", options=REMIX_STRENGTHS, default="moderate",
+                               tooltip=", ".join(f"{name} {value}" for name, value in STRENGTHS.items())
+                               + "; custom uses custom_strength."),
+                io.Float.Input("custom_strength", default=0.5, min=0.0, max=1.0, step=0.01,
+                               tooltip="With strength 'custom': 0 keeps the video, 1 re-draws it entirely."),
+                io.Combo.Input("method", options=list(REMIX_METHODS), default="flowedit"),
+                io.Conditioning.Input("source_positive", optional=True,
+                                      tooltip="flowedit: a prompt describing the video as it is (without one, the "
+                                      "negative prompt stands in, which keeps less of it)."),
+            ],
+            outputs=[io.Latent.Output()],
+        )
+
+    @classmethod
+    def validate_inputs(cls, sampler, strength, method):
+        return checked(choice_problem("sampler", sampler, SAMPLERS),
+                       choice_problem("strength", strength, REMIX_STRENGTHS),
+                       choice_problem("method", method, REMIX_METHODS))
+
+    @classmethod
+    def execute(cls, dit, positive, negative, latent, seed, steps, cfg, shift, sampler, strength, custom_strength,
+                method, source_positive=None) -> io.NodeOutput:
+        config = dit.module.config
+        samples = checked_latent(latent, config.in_dim)
         batch = samples.shape[0]
         positive = conditioning_embedding(positive, "positive", config.text_dim, batch)
         negative = conditioning_embedding(negative, "negative", config.text_dim, batch)
-        model = dit.load()
-        with torch.no_grad():
-            out = generate_latent(model, samples, positive, negative, settings, keep=keep,
-                                  callback=host.step_reporter(steps, preview_image), device=dit.device,
-                                  batch_index=latent.get("batch_index"), hold_by=hold_mode(hold, model, keep))
-        return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
+        source = None if source_positive is None else conditioning_embedding(source_positive, "source_positive",
+                                                                             config.text_dim, batch)
+        value = remix_strength(strength, custom_strength)
+        plan = remix_plan(samples, positive, negative, value, method, source)
+        return sample_plan(dit, latent, lambda model: plan, seed, steps, cfg, shift, sampler)
 
 
-NODES = [Sampler]
+NODES = [Sampler, Remix]

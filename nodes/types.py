@@ -9,3 +9,4 @@ DiT = io.Custom("SPACETIME_DIT")
 TextEncoder = io.Custom("SPACETIME_TEXT_ENCODER")
 VAE = io.Custom("SPACETIME_VAE")
 Edit = io.Custom("SPACETIME_EDIT")  # an edit's given frames and layout, from an edit node to Finish Edit
+Storyboard = io.Custom("SPACETIME_STORYBOARD")  # cards on a timeline (engine/editing/storyboard.py)

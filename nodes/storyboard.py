@@ -1,0 +1,126 @@
+"""Storyboard nodes: cards (a time, a prompt, optionally a keyframe image) on a timeline, written as text or
+chained as card nodes; both give one STORYBOARD that the Sampler's `storyboard` input takes. Storyboard
+Keyframes prepares a latent that holds the keyframe images at their times (sample, decode, Finish Edit)."""
+import torch
+from comfy_api.latest import io
+
+from ..engine.editing import Card, Storyboard, keyframe_timeline, parse_storyboard
+from ..engine.editing.storyboard import TIME_UNITS, frame_at
+from ..engine.models.text_encoder import encode_text
+from ..engine.video_shape import TIME_STRIDE, video_problems
+from .conditioning import conditioning_embedding
+from .prepare import edit_outputs, prepared
+from .types import VAE, TextEncoder
+from .types import Storyboard as StoryboardType
+from .validation import checked, choice_problem
+
+TRANSITION_TOOLTIP = "Frames over which the previous card's prompt gives way to this one's, centred on its time."
+
+
+def fps_input():
+    return io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0,
+                          tooltip="Frame rate that times in seconds refer to (Wan 2.1 makes 16 fps).")
+
+
+def transition_input():
+    return io.Int.Input("transition_frames", default=TIME_STRIDE, min=0, max=1000, tooltip=TRANSITION_TOOLTIP)
+
+
+class StoryboardText(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeStoryboard",
+            display_name="Storyboard (Spacetime)",
+            category="Spacetime/Storyboard",
+            description="A storyboard written as text, one card a line: 'TIME: prompt', with TIME in seconds "
+            "('2s', '1.5s') or frames ('frame 32' or '32'). Lines starting with # are comments.",
+            inputs=[
+                TextEncoder.Input("text_encoder"),
+                io.String.Input("text", multiline=True,
+                                default="0s: a red circle moves right on a black background\n"
+                                "0.5s: a blue circle moves right on a black background"),
+                fps_input(),
+                transition_input(),
+            ],
+            outputs=[StoryboardType.Output(display_name="storyboard")],
+        )
+
+    @classmethod
+    def execute(cls, text_encoder, text, fps, transition_frames) -> io.NodeOutput:
+        lines = parse_storyboard(text, fps)
+        encoder = text_encoder.encoder.load()
+        with torch.no_grad():
+            embeddings = encode_text(encoder, text_encoder.tokenizer, [prompt for _, prompt, _ in lines]).cpu()
+        story = Storyboard()
+        for (frame, _, label), embedding in zip(lines, embeddings):
+            story = story.add(Card(frame, embedding[None], transition_frames, label=label))
+        return io.NodeOutput(story)
+
+
+class StoryboardCard(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeStoryboardCard",
+            display_name="Storyboard Card (Spacetime)",
+            category="Spacetime/Storyboard",
+            description="One card: from this time on, the video follows this prompt (and shows the image, if one "
+            "is connected, at this time). Chain cards in time order through `storyboard`.",
+            inputs=[
+                io.Conditioning.Input("prompt", tooltip="The card's prompt (e.g. from Text Encode's positive)."),
+                io.Float.Input("time", default=0.0, min=0.0, max=100000.0, step=0.1),
+                io.Combo.Input("unit", options=list(TIME_UNITS), default="seconds"),
+                fps_input(),
+                transition_input(),
+                StoryboardType.Input("storyboard", optional=True, tooltip="The cards before this one."),
+                io.Image.Input("image", optional=True,
+                               tooltip="A keyframe shown at this time (its first image); prepare the latent with "
+                               "Storyboard Keyframes."),
+            ],
+            outputs=[StoryboardType.Output(display_name="storyboard")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, unit):
+        return checked(choice_problem("unit", unit, TIME_UNITS))
+
+    @classmethod
+    def execute(cls, prompt, time, unit, fps, transition_frames, storyboard=None, image=None) -> io.NodeOutput:
+        embedding = conditioning_embedding(prompt, "card's prompt", None, 1)
+        frame = frame_at(time, unit, fps)
+        label = f"{time:g}s" if unit == "seconds" else f"frame {frame}"
+        keyframe = None if image is None else image[0].float().cpu()
+        card = Card(frame, embedding.cpu(), transition_frames, image=keyframe, label=label)
+        return io.NodeOutput((storyboard or Storyboard()).add(card))
+
+
+class StoryboardKeyframes(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeStoryboardKeyframes",
+            display_name="Storyboard Keyframes (Spacetime)",
+            category="Spacetime/Storyboard",
+            description="Prepares a video latent that holds each card's keyframe image at its time (over the 4 "
+            "frames of its latent frame; frame 0 alone). Sample it with the storyboard, decode, then Finish Edit.",
+            inputs=[
+                VAE.Input("vae"),
+                StoryboardType.Input("storyboard"),
+                io.Int.Input("width", default=832, min=16, max=8192, step=16),
+                io.Int.Input("height", default=480, min=16, max=8192, step=16),
+                io.Int.Input("length", default=81, min=1, max=100001, step=4),
+            ],
+            outputs=edit_outputs(),
+        )
+
+    @classmethod
+    def validate_inputs(cls, width, height, length):
+        return checked(*video_problems(width, height, length))
+
+    @classmethod
+    def execute(cls, vae, storyboard, width, height, length) -> io.NodeOutput:
+        return prepared(vae, keyframe_timeline(storyboard, length, height, width))
+
+
+NODES = [StoryboardText, StoryboardCard, StoryboardKeyframes]
