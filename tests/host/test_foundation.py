@@ -43,19 +43,37 @@ CHECKS = {
     "loop": webp_check(25),  # 17 + an 8-frame bridge back to the start
     "blend": video_check(17 + 8 + 17, 64, 64, 8),
     "style_preset": video_check(17, 64, 64, 8),  # text to video through the shapes-world preset
+    "storyboard_text": video_check(17, 64, 64, 8),
+    "storyboard_cards": video_check(17, 64, 64, 8),  # with a keyframe image at frame 8
+    "storyboard_long": video_check(65, 64, 64, 8),  # 4× the shapes model's length, in windows of 17
+    "remix": video_check(17, 64, 64, 8),  # a 17-frame video in, re-imagined by FlowEdit
 }
 # Files a workflow reads from ComfyUI's input folder, made by the test: (name, maker).
-INPUTS = {"image_to_video": ("spacetime_red_circle.png", lambda path: write_shapes_frame(path))}
+INPUTS = {
+    "image_to_video": ("spacetime_red_circle.png", lambda path: write_shapes_frame(path, "circle", "blue")),
+    "storyboard_cards": ("spacetime_red_square.png", lambda path: write_shapes_frame(path, "square", "black")),
+    "remix": ("spacetime_red_circle.mp4", lambda path: write_shapes_video(path)),
+}
 
 
-def write_shapes_frame(path: pathlib.Path):
-    """The first frame of a rendered red circle on blue, the image-to-video workflow's start image."""
-    from PIL import Image
-
+def rendered(shape: str, background: str, frames: int):
     from spacetime.engine.shapes import ClipSpec, ObjectSpec, render_clip
 
-    frame = render_clip(ClipSpec("blue", (ObjectSpec("circle", "red", "right"),), seed=3), 1, 64)[0]
-    Image.fromarray((frame * 255).round().byte().numpy()).save(path)
+    return render_clip(ClipSpec(background, (ObjectSpec(shape, "red", "right"),), seed=3), frames, 64)
+
+
+def write_shapes_frame(path: pathlib.Path, shape: str, background: str):
+    """A rendered frame of a red shape, a workflow's image input."""
+    from PIL import Image
+
+    Image.fromarray((rendered(shape, background, 1)[0] * 255).round().byte().numpy()).save(path)
+
+
+def write_shapes_video(path: pathlib.Path):
+    """A rendered 17-frame clip of a red circle on black, the remix workflow's video input."""
+    from spacetime.engine.video import write_video
+
+    write_video(rendered("circle", "black", 17), str(path), fps=8.0, format="mp4")
 # Workflows that need the user's Wan 2.1 files run on the tiny test models, smaller and shorter.
 NEEDS_USER_MODELS = {"text_to_video_wan21"}
 
