@@ -2,6 +2,7 @@
 shapes-world model.
 
     .host/venv/bin/python bench/edit_seams.py [--cases 20] [--seed 0] [--holds timestep noise_mask]
+                                              [--features extend forward … wrap drift speed]
 
 Each case starts from rendered shapes clips (17 frames, 64×64, one object, training-split prompts) and
 runs the edit, with a model window of at most 17 frames (5 latent frames: what this model was trained
@@ -144,6 +145,23 @@ def measure_feature(models, feature, specs, hold, seed):
     return lines
 
 
+def measure_wrap(models, specs, seed, frames=FRAMES):
+    """A new loop from a prompt: text to video with circular time (the plan's wrap: the clip sampled twice
+    per step, once rolled by half, fused), against the same without wrap; the seam is last → first frame."""
+    dit, encoder, tokenizer, vae = models
+    context = encode_text(encoder, tokenizer, [caption(s) for s in specs] + [""])
+    lines = []
+    for wrap in (False, True):
+        plan = SamplingPlan(latent=torch.zeros(latent_shape(len(specs), SIZE, SIZE, frames)), positive=context[:-1],
+                            negative=context[-1:], wrap=wrap)
+        out = to_images(vae.decode(run_plan(dit, plan, SamplerSettings(seed=seed, **SETTINGS))))
+        clips = out.reshape(len(specs), frames, SIZE, SIZE, 3)
+        rows = [dict(passes=r.passes(), ratio=r.ratio, background=True) for r in
+                (seam_ratio(clip, 0, range(frames)) for clip in clips)]
+        lines.append(summary(f"loop from a prompt, {'circular time' if wrap else 'plain text to video'}", rows, 1.0))
+    return lines
+
+
 def measure_drift(models, specs, hold, seed, links=4):
     """Chain `links` forward extensions of 12 frames (the model sees the last 5); drift of the last 12.
     Run on the specs as drawn and again with every object still: a moving object leaves the 64-pixel
@@ -201,7 +219,7 @@ def main():
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holds", nargs="+", default=["timestep", "noise_mask"])
-    parser.add_argument("--features", nargs="+", default=list(FEATURES) + ["drift", "speed"])
+    parser.add_argument("--features", nargs="+", default=list(FEATURES) + ["wrap", "drift", "speed"])
     args = parser.parse_args()
     models = load_models()
     specs = sample_specs(args.cases, seed=args.seed, split="train")
@@ -213,6 +231,8 @@ def main():
             for feature in args.features:
                 if feature == "drift":
                     print(measure_drift(models, specs, hold, args.seed), flush=True)
+                elif feature == "wrap":
+                    print("\n".join(measure_wrap(models, specs, args.seed)), flush=True)
                 elif feature != "speed":
                     print("\n".join(measure_feature(models, feature, specs, hold, args.seed)), flush=True)
         if "speed" in args.features:

@@ -136,7 +136,16 @@ def test_renoise_changes_more_with_strength(host):
     assert change[0] < change[1] < change[2]
 
 
+def clashing_keyframes():
+    graph = base_graph()
+    graph["7"] = {"class_type": "EmptyImage", "inputs": {"width": WIDTH, "height": HEIGHT, "batch_size": 1, "color": 0}}
+    graph["30"] = card(["4", 0], 5, image=["7", 0])
+    graph["31"] = card(["12", 0], 7, previous=["30", 0], image=["7", 0])
+    return sampled(graph, storyboard=["31", 0])
+
+
 @pytest.mark.parametrize("graph, message", [
+    (clashing_keyframes, "the keyframes of 'frame 5' (frame 5) and 'frame 7' (frame 7) fall in one latent frame"),
     (lambda: sampled(base_graph() | {"30": text_storyboard("0s: a\nlater: b")}, storyboard=["30", 0]),
      "storyboard line 2 ('later: b') is not 'TIME: prompt'"),
     (lambda: sampled(base_graph() | {"30": text_storyboard("1s: a\n0.5s: b")}, storyboard=["30", 0]),

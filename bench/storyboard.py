@@ -1,0 +1,174 @@
+"""Storyboard on the shipped shapes-world model: does each moment follow its card?
+
+    .host/venv/bin/python bench/storyboard.py [--cases 20] [--seed 0] [--sets change2 control2 change3 keyframe long]
+
+Each case is a timeline of cards that change one attribute of the object (colour, shape or motion) from
+card to card, written from training-split specs, sampled through the library path the nodes use
+(storyboard_prompts → SamplingPlan with per-frame prompts → run_plan; 20 steps, cfg 3, shift 3, uni_pc),
+decoded with the shipped VAE. Per card, the frames of its interval outside the transition windows are
+analysed on their own (engine/shapes analyser) and compared with the card's spec.
+- change2: 17 frames (what the model was trained on), cards at 0 and 8, transition 4.
+- control2: as change2 with no change (the first card's prompt throughout), judged the same way.
+- change3: 33 frames, cards at 0, 11, 22, in windows of 17 frames (overlap 8).
+- keyframe: 17 frames, a rendered frame of the second card's spec as a keyframe at frame 8: PSNR there.
+- long: one prompt over 65 frames (4× the trained length) in windows of 17 (overlap 8): colour and shape
+  per window, and the seam rule at every window boundary.
+"""
+import argparse
+import dataclasses
+import math
+import pathlib
+import statistics
+import sys
+
+import numpy as np
+import torch
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from shapes_eval import load_models  # noqa: E402  (also imports the pack as `spacetime`)
+
+from spacetime.engine.editing import Card, Storyboard, compile_timeline, finish, keyframe_timeline  # noqa: E402
+from spacetime.engine.editing.storyboard import storyboard_prompts  # noqa: E402
+from spacetime.engine.frames import encode_images, to_images  # noqa: E402
+from spacetime.engine.generation import SamplerSettings, run_plan  # noqa: E402
+from spacetime.engine.models.text_encoder import encode_text  # noqa: E402
+from spacetime.engine.sampling import SamplingPlan  # noqa: E402
+from spacetime.engine.shapes import analyse_clip, caption, render_clip, sample_specs, seam_ratio  # noqa: E402
+from spacetime.engine.shapes.world import COLOURS, MOTIONS, OBJECT_COLOURS, SHAPES, contrast, MIN_CONTRAST  # noqa: E402
+from spacetime.engine.video_shape import latent_frames, latent_shape  # noqa: E402
+
+SIZE = 64
+SETTINGS = dict(steps=20, cfg=3.0, shift=3.0, sampler="uni_pc")
+TRANSITION = 4
+WINDOW_FRAMES, WINDOW_OVERLAP = 5, 2  # latent frames: 17 and 8 video frames
+
+
+def changed(spec, attribute, rng):
+    """The spec with its object's `attribute` changed to another value the world allows."""
+    obj = spec.objects[0]
+    if attribute == "colour":
+        options = [c for c in OBJECT_COLOURS if c != obj.colour and contrast(c, spec.background) >= MIN_CONTRAST]
+    else:
+        options = [v for v in (SHAPES if attribute == "shape" else MOTIONS) if v != getattr(obj, attribute)]
+    field = {"colour": "colour", "shape": "shape", "motion": "motion"}[attribute]
+    new = dataclasses.replace(obj, **{field: options[rng.integers(len(options))]})
+    return dataclasses.replace(spec, objects=(new,))
+
+
+def sample_storyboard(models, specs_at, frames, seed, keyframes=None, windows=False):
+    """Frames [F, H, W, 3] for cards (frame, spec); keyframes {frame: image} held as known frames."""
+    dit, encoder, tokenizer, vae = models
+    embeddings = encode_text(encoder, tokenizer, [caption(s) for _, s in specs_at] + [""])
+    story = Storyboard()
+    for (frame, spec), embedding in zip(specs_at, embeddings[:-1]):
+        image = None if keyframes is None else keyframes.get(frame)
+        story = story.add(Card(frame, embedding[None], TRANSITION, image=image, label=str(frame)))
+    t = latent_frames(frames)
+    prompts, weights = storyboard_prompts(story, embeddings[:1], t, frames)
+    latent, keep, edit = torch.zeros(latent_shape(1, SIZE, SIZE, frames)), None, None
+    if story.keyframes:
+        edit = compile_timeline(keyframe_timeline(story, frames, SIZE, SIZE), lambda f: encode_images(vae, f))
+        latent, keep = edit.latent, edit.keep
+    window = dict(window=WINDOW_FRAMES, overlap=WINDOW_OVERLAP) if windows else {}
+    plan = SamplingPlan(latent, prompts, embeddings[-1:], frame_weights=weights, keep=keep,
+                        hold_by="timestep", **window)
+    decoded = to_images(vae.decode(run_plan(dit, plan, SamplerSettings(seed=seed, **SETTINGS))))
+    return decoded if edit is None else finish(edit, decoded)
+
+
+def intervals(starts, frames):
+    """Per card, its frames outside the transition windows."""
+    ends = [*starts[1:], frames + TRANSITION // 2]
+    return [range(start + (TRANSITION // 2 if i else 0), end - TRANSITION // 2) for i, (start, end) in
+            enumerate(zip(starts, ends))]
+
+
+def follows(spec, frames):
+    """(colour, shape, motion) of the clip's main object against the spec."""
+    seen = analyse_clip(frames).objects
+    if not seen:
+        return (False, False, False)
+    obj, want = seen[0], spec.objects[0]
+    return (obj.colour == want.colour, obj.shape == want.shape, obj.motion == want.motion)
+
+
+def measure_changes(models, cards, frames, count, seed, windows, control=False):
+    """control: the first card's prompt over the whole clip, judged in the same intervals (what the model
+    and the analyser reach on intervals this short with no change at all)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, spec in enumerate(sample_specs(count, seed)):
+        attribute = ("colour", "shape", "motion")[i % 3]
+        specs = [spec]
+        for _ in cards[1:]:
+            specs.append(spec if control else changed(specs[-1], attribute, rng))
+        story = [(cards[0], spec)] if control else list(zip(cards, specs))
+        clip = sample_storyboard(models, story, frames, seed + i, windows=windows)
+        checks = [follows(s, clip[list(r)]) for s, r in zip(specs, intervals(cards, frames))]
+        index = ("colour", "shape", "motion").index(attribute)
+        rows.append(dict(attribute=attribute, changed=[c[index] for c in checks], all=[all(c) for c in checks]))
+    return rows
+
+
+def measure_keyframes(models, count, seed):
+    psnrs = []
+    for i, spec in enumerate(sample_specs(count, seed)):
+        other = changed(spec, ("colour", "shape")[i % 2], np.random.default_rng(seed + i))
+        key = render_clip(other, 17, SIZE)[8]
+        clip = sample_storyboard(models, [(0, spec), (8, other)], 17, seed + i, keyframes={8: key})
+        mse = float(((clip[8] - key) ** 2).mean())
+        psnrs.append(math.inf if mse == 0 else 10 * math.log10(1 / mse))
+    return psnrs
+
+
+def measure_long(models, count, seed, frames=65):
+    rows = []
+    for i, spec in enumerate(sample_specs(count, seed)):
+        clip = sample_storyboard(models, [(0, spec)], frames, seed + i, windows=True)
+        parts = [clip[s:s + 17] for s in range(0, frames - 16, 16)]
+        kept = [follows(spec, p)[:2] for p in parts]
+        boundaries = [b for b in range(8, frames - 8, 8)]  # where window edges fall (stride 12 in 4-frame units)
+        seams = [seam_ratio(clip, b, range(b - 8, b + 8)).passes() for b in boundaries]
+        rows.append(dict(identity=all(all(k) for k in kept), seams=seams))
+    return rows
+
+
+def pct(values):
+    return 100 * sum(values) / max(1, len(values))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sets", nargs="+", default=["change2", "control2", "change3", "keyframe", "long"])
+    args = parser.parse_args()
+    models = load_models()
+    print(f"{args.cases} cases a set, seed {args.seed}, {torch.get_num_threads()} threads")
+    with torch.no_grad():
+        for name in args.sets:
+            if name in ("change2", "change3", "control2"):
+                cards, frames = ((0, 11, 22), 33) if name == "change3" else ((0, 8), 17)
+                rows = measure_changes(models, cards, frames, args.cases, args.seed, windows=name == "change3",
+                                       control=name == "control2")
+                for attribute in ("colour", "shape", "motion", None):
+                    chosen = [r for r in rows if attribute in (None, r["attribute"])]
+                    changed_share = " / ".join(f"{pct([r['changed'][k] for r in chosen]):.0f}" for k in range(len(cards)))
+                    all_share = " / ".join(f"{pct([r['all'][k] for r in chosen]):.0f}" for k in range(len(cards)))
+                    print(f"| {name} | {attribute or 'all'} | {len(chosen)} | changed attribute per card: "
+                          f"{changed_share} % | every attribute per card: {all_share} % |")
+            elif name == "keyframe":
+                psnrs = sorted(measure_keyframes(models, args.cases, args.seed))
+                print(f"| keyframe | {len(psnrs)} | PSNR at the keyframe's frame: min {psnrs[0]:.1f}, median "
+                      f"{statistics.median(psnrs):.1f} dB |")
+            elif name == "long":
+                rows = measure_long(models, args.cases, args.seed)
+                seams = [s for r in rows for s in r["seams"]]
+                print(f"| long, 65 frames | {len(rows)} | colour and shape in every 17-frame part: "
+                      f"{pct([r['identity'] for r in rows]):.0f} % | seams passing at window boundaries: "
+                      f"{pct(seams):.0f} % of {len(seams)} |")
+
+
+if __name__ == "__main__":
+    main()
