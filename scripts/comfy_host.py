@@ -24,10 +24,15 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 PACK_LINK_NAME = "Spacetime"
 
 
+def host_dir() -> pathlib.Path:
+    """The host scripts/setup_host.sh made: .host/, or the one SPACETIME_HOST names (e.g. .host-0.33.0)."""
+    return REPO / os.environ.get("SPACETIME_HOST", ".host")
+
+
 def read_host_env() -> dict[str, str]:
     """COMFY_DIR and COMFY_PYTHON as written by scripts/setup_host.sh (environment overrides)."""
     values = {}
-    env_file = REPO / ".host" / "env"
+    env_file = host_dir() / "env"
     if env_file.exists():
         for line in env_file.read_text().splitlines():
             key, _, value = line.partition("=")

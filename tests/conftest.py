@@ -20,7 +20,7 @@ import_pack("spacetime")
 
 
 def comfy_dir() -> pathlib.Path:
-    """The ComfyUI checkout the tests run against (scripts/setup_host.sh's, or COMFY_DIR)."""
+    """The ComfyUI checkout the tests run against (the SPACETIME_HOST folder's, .host/ by default, or COMFY_DIR)."""
     return pathlib.Path(read_host_env()["COMFY_DIR"])
 
 
