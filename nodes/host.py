@@ -12,6 +12,8 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 
+from .model_sources import source_of
+
 DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
@@ -31,13 +33,25 @@ def user_directory() -> pathlib.Path:
     return pathlib.Path(folder_paths.get_user_directory())
 
 
+def missing_model(folder: str, name: str | None) -> str | None:
+    """What to tell the user when `name` is not a file of ComfyUI's `folder`: the folder's paths, the
+    files there and where the file comes from; None when it is there (or not known yet: a linked input)."""
+    if name is None or folder_paths.get_full_path(folder, name) is not None:
+        return None
+    paths = ", ".join(folder_paths.get_folder_paths(folder))
+    found = model_files(folder)
+    listed = ", ".join(found[:8]) or "none"
+    if len(found) > 8:
+        listed += f" and {len(found) - 8} more"
+    return (f"model file '{name}' was not found in the '{folder}' folders ({paths}); files there: {listed}; "
+            f"{source_of(folder, name)}")
+
+
 def model_path(folder: str, name: str) -> str:
-    path = folder_paths.get_full_path(folder, name) if name else None
-    if path is None:
-        found = model_files(folder)
-        listed = ", ".join(found[:8]) if found else f"none: put a file into ComfyUI/models/{folder}/"
-        raise FileNotFoundError(f"model file '{name}' was not found in the '{folder}' folders; files there: {listed}")
-    return path
+    problem = missing_model(folder, name or "")
+    if problem:
+        raise FileNotFoundError(problem)
+    return folder_paths.get_full_path(folder, name)
 
 
 @dataclass

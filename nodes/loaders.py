@@ -33,8 +33,9 @@ class LoadDiT(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, dtype, attention):
-        return checked(choice_problem("dtype", dtype, DTYPE_CHOICES),
+    def validate_inputs(cls, dit_name, dtype, attention):
+        return checked(host.missing_model("diffusion_models", dit_name),
+                       choice_problem("dtype", dtype, DTYPE_CHOICES),
                        choice_problem("attention", attention, BACKEND_NAMES))
 
     @classmethod
@@ -71,8 +72,9 @@ class LoadTextEncoder(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, dtype):
-        return checked(choice_problem("dtype", dtype, DTYPE_CHOICES))
+    def validate_inputs(cls, text_encoder_name, dtype):
+        return checked(host.missing_model("text_encoders", text_encoder_name),
+                       choice_problem("dtype", dtype, DTYPE_CHOICES))
 
     @classmethod
     def execute(cls, text_encoder_name, dtype) -> io.NodeOutput:
@@ -101,8 +103,8 @@ class LoadVAE(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, dtype):
-        return checked(choice_problem("dtype", dtype, DTYPE_CHOICES))
+    def validate_inputs(cls, vae_name, dtype):
+        return checked(host.missing_model("vae", vae_name), choice_problem("dtype", dtype, DTYPE_CHOICES))
 
     @classmethod
     def execute(cls, vae_name, dtype) -> io.NodeOutput:

@@ -2,7 +2,8 @@
 
 
 def choice_problem(name: str, value: str, choices) -> str | None:
-    # This host version does not check V3 combo values against their options, so the nodes do.
+    # ComfyUI 0.3.75 does not check V3 combo values against their options, so the nodes do; newer core
+    # does, but skips the inputs a node's validate_inputs names, so our message is the one shown on both.
     # A linked input reaches validate_inputs as None: its value is checked when the node runs.
     return None if value is None or value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
 

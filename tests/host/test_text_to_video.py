@@ -56,11 +56,37 @@ def error_message(host, graph) -> str:
     return result.error["exception_message"]
 
 
-def test_missing_model_file_is_named(host, object_info):
+WAN21_FILES = "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files"
+
+
+def refused_loaders(host, graph) -> dict[str, str]:
+    """The loaders a graph was refused for, each with its error details joined."""
+    with pytest.raises(PromptRefused) as refused:
+        host.run(graph)
+    assert "Value not in list" not in json.dumps(refused.value.body)  # ours, not core's bare message
+    return {node["class_type"]: " ".join(error["details"] for error in node["errors"])
+            for node in refused.value.body["node_errors"].values()}
+
+
+def test_every_missing_model_file_is_named_before_running(host, object_info):
     graph = set_inputs(tiny_t2v(object_info), "SpacetimeLoadDiT", dit_name="wan2.1_t2v_1.3B_bf16.safetensors")
-    message = error_message(host, graph)
-    assert "'wan2.1_t2v_1.3B_bf16.safetensors' was not found in the 'diffusion_models' folders" in message
-    assert "tiny_wan_t2v.safetensors" in message  # what is there instead
+    set_inputs(graph, "SpacetimeLoadVAE", vae_name="wan_2.1_vae.safetensors")
+    refused = refused_loaders(host, graph)
+    assert set(refused) == {"SpacetimeLoadDiT", "SpacetimeLoadVAE"}
+    for class_type, folder, name, there in [
+            ("SpacetimeLoadDiT", "diffusion_models", "wan2.1_t2v_1.3B_bf16.safetensors", "tiny_wan_t2v.safetensors"),
+            ("SpacetimeLoadVAE", "vae", "wan_2.1_vae.safetensors", "tiny_wan_vae.safetensors")]:
+        message = refused[class_type]
+        assert f"model file '{name}' was not found in the '{folder}' folders (" in message
+        assert f"{host.base / 'models' / folder}," in message  # where it looked
+        assert there in message and "shapes_world_" in message  # what is there instead
+        assert f"download it from {WAN21_FILES}/{folder}/{name}" in message
+
+
+def test_wan21_workflow_names_all_three_files_it_needs(host, object_info):
+    refused = refused_loaders(host, load_workflow("text_to_video_wan21.json", object_info))
+    assert set(refused) == {"SpacetimeLoadDiT", "SpacetimeLoadTextEncoder", "SpacetimeLoadVAE"}
+    assert f"{WAN21_FILES}/text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors" in refused["SpacetimeLoadTextEncoder"]
 
 
 def test_latent_from_another_vae_is_refused(host, object_info):
