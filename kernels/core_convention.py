@@ -5,7 +5,8 @@ Core's models call one attention function as f(q, k, v, heads, mask=None, attn_p
 skip_reshape=False, skip_output_reshape=False, **kwargs); a model patch may put a replacement into
 transformer_options["optimized_attention_override"], which core calls as override(f, *args, **kwargs).
 `core_override` builds one. Nothing here imports ComfyUI: core's function arrives as an argument and
-is called only for masks our backends cannot express.
+is called only for masks our backends cannot express and keywords that change the result (see
+`needs_core`). Newer core may hold q, k, v in single-use containers; it hands an override plain tensors.
 
 Layouts: q, k, v [B, N, heads·D], or [B, heads, N, D] with skip_reshape; the result [B, N, heads·D], or
 [B, heads, N, D] with skip_output_reshape. Core applies RoPE before calling, so none is applied here.
@@ -27,13 +28,16 @@ def core_override(backend: str, caller: str):
 
     def override(func, q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False,
                  skip_output_reshape=False, **kwargs):
-        key_mask = None
-        if mask is not None:
+        # Newer core passes more keywords (transformer_options, low_precision_attention, small_input,
+        # enable_gqa, markers of its own wrappers, and later ones): those that change the result are
+        # checked in `needs_core`; the others are hints our backends do without. All go on to `func`.
+        key_mask, why_not = None, needs_core(backend, kwargs)
+        if mask is not None and not why_not:
             key_mask, why_not = as_key_mask(mask, q.shape[0], k.shape[2] if skip_reshape else k.shape[1])
-            if key_mask is None:
-                _announce_fallback(caller, why_not, func)
-                return func(q, k, v, heads, mask=mask, attn_precision=attn_precision, skip_reshape=skip_reshape,
-                            skip_output_reshape=skip_output_reshape, **kwargs)
+        if why_not:
+            _announce_fallback(caller, why_not, func)
+            return func(q, k, v, heads, mask=mask, attn_precision=attn_precision, skip_reshape=skip_reshape,
+                        skip_output_reshape=skip_output_reshape, **kwargs)
         # attn_precision asks core's own functions to upcast q·kᵀ; our backends accumulate in float32 anyway.
         if skip_reshape:
             q, k, v = (x.transpose(1, 2) for x in (q, k, v))
@@ -43,6 +47,18 @@ def core_override(backend: str, caller: str):
         return out.transpose(1, 2) if skip_output_reshape else out.flatten(2)
 
     return override
+
+
+LOW_PRECISION_BACKENDS = ("triton-int8", "sageattention")
+
+
+def needs_core(backend: str, kwargs: dict) -> str:
+    """Why a call's keywords need core's own function (a sentence for the log), or "" when ours serve it."""
+    if kwargs.get("enable_gqa"):
+        return "grouped-query heads (enable_gqa: k and v have fewer heads than q)"
+    if kwargs.get("low_precision_attention") is False and backend in LOW_PRECISION_BACKENDS:
+        return f"low_precision_attention=False (the {backend} backend is 8-bit)"
+    return ""
 
 
 def as_key_mask(mask: torch.Tensor, batch: int, keys: int) -> tuple[torch.Tensor | None, str]:

@@ -93,6 +93,37 @@ def test_other_masks_keep_core_attention_and_say_so_once(warnings_seen):
     assert "bool mask that is not one per key" in seen[1]
 
 
+def test_override_takes_newer_cores_keywords_and_ignores_unknown_ones(warnings_seen):
+    q, k, v = core_qkv(queries=24, keys=40)
+    newer = dict(transformer_options={"patches": {}}, _inside_attn_wrapper=True, small_input=True,
+                 low_precision_attention=False, enable_gqa=False, a_keyword_of_a_later_core=object())
+    out = core_override("sdpa", "test-keywords")(must_not_be_called, q, k, v, heads=2, **newer)
+    assert relative_l2(out, core_sdpa(q, k, v, 2)) <= 1e-6
+    assert warnings_seen() == []
+
+
+@pytest.mark.parametrize("backend, keywords, why", [
+    ("sdpa", dict(enable_gqa=True), "grouped-query heads (enable_gqa"),
+    ("triton-int8", dict(low_precision_attention=False), "low_precision_attention=False (the triton-int8 backend"),
+])
+def test_keywords_that_change_the_result_keep_core_attention(backend, keywords, why, warnings_seen):
+    q, k, v = core_qkv(queries=24, keys=24)
+    calls = []
+
+    def core_attention(*args, **kwargs):
+        calls.append(kwargs)
+        return core_sdpa(*args, **kwargs)
+
+    options = {"patches": {}}
+    out = core_override(backend, "test-core-keywords")(core_attention, q, k, v, 2, transformer_options=options,
+                                                        **keywords)
+    assert torch.equal(out, core_sdpa(q, k, v, 2))
+    (call,) = calls
+    assert call["transformer_options"] is options and all(call[key] == value for key, value in keywords.items())
+    (seen,) = warnings_seen()
+    assert why in seen
+
+
 # --- in the host: core's Wan, patched and not -----------------------------------------------------
 SAMPLING = {"seed": 3, "steps": 3, "cfg": 4.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}
 
