@@ -90,6 +90,9 @@ def cached(kind: str, path: str, options: tuple, build):
 
 
 def place(module: torch.nn.Module, devices) -> PlacedModel:
+    # ModelPatcher, not CoreModelPatcher: with dynamic VRAM on (newer core, NVIDIA), CoreModelPatcher
+    # becomes a patcher that streams weights through core's own cast-aware layers, which our plain torch
+    # modules do not have. Core keeps ModelPatcher for such models itself, beside its dynamic ones.
     load_device, offload_device = devices
     patcher = comfy.model_patcher.ModelPatcher(module, load_device=load_device, offload_device=offload_device)
     return PlacedModel(patcher)
