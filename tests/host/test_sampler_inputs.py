@@ -153,11 +153,16 @@ def embedding(prompts, tokens=24, width=TINY_DIT["text_dim"], seed=0):
 
 
 def conditioning_file(host, name, conditioning) -> dict:
-    """A LoadTrainingDataset node that outputs `conditioning` (a list holding just it)."""
-    folder = host.outputs / "spacetime_conditionings" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"latents": [{"samples": torch.zeros(SHAPE)}], "conditioning": [conditioning]},
-               folder / "shard_0000.pkl")
+    """A LoadTrainingDataset node that outputs `conditioning` (a list holding just it).
+
+    ComfyUI 0.3.75 reads datasets from the output folder; 0.33.0 from BASE/datasets, offering the folders
+    that hold a metadata.json: the shard is written for both."""
+    for root in (host.outputs, host.base / "datasets"):
+        folder = root / "spacetime_conditionings" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save({"latents": [{"samples": torch.zeros(SHAPE)}], "conditioning": [conditioning]},
+                   folder / "shard_0000.pkl")
+        (folder / "metadata.json").write_text("{}")
     return {"class_type": "LoadTrainingDataset", "inputs": {"folder_name": f"spacetime_conditionings/{name}"}}
 
 
