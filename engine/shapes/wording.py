@@ -18,7 +18,7 @@ from itertools import product
 
 import numpy as np
 
-from .world import MOTIONS, SPLITS, ClipSpec, ObjectSpec
+from .world import SPLITS, ClipSpec, ObjectSpec
 
 # The first word of each class is the first generation's.
 SHAPE_WORDS = {

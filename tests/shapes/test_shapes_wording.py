@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from spacetime.engine.shapes.captions import caption
-from spacetime.engine.shapes.wording import (CASES, HELDOUT_FRAMES, ORDERS, Wording, read_caption, sample_wording,
-                                             say, segment_captions)
-from spacetime.engine.shapes.world import ClipSpec, ObjectSpec, sample_specs
+from spacetime.engine.shapes.wording import (CASES, COLOUR_WORDS, HELDOUT_FRAMES, MOTION_WORDS, ORDERS, SHAPE_WORDS,
+                                             Wording, read_caption, sample_wording, say, segment_captions)
+from spacetime.engine.shapes.world import COLOURS, MOTIONS, SHAPES, ClipSpec, ObjectSpec, sample_specs
 
 SPECS = sample_specs(300, seed=11, second_object_prob=0.4)
 
@@ -13,6 +13,12 @@ SPECS = sample_specs(300, seed=11, second_object_prob=0.4)
 def _wordings(split, seed=0):
     rng = np.random.default_rng(seed)
     return [sample_wording(rng, split) for _ in SPECS]
+
+
+def test_every_value_of_the_world_has_words():
+    assert set(SHAPE_WORDS) == set(SHAPES) and set(COLOUR_WORDS) == set(COLOURS) and set(MOTION_WORDS) == set(MOTIONS)
+    every = [w for table in (SHAPE_WORDS, COLOUR_WORDS) for words in table.values() for w in words]
+    assert len(every) == len(set(every))  # no word names two values
 
 
 def test_the_default_wording_is_the_first_generation_caption():
