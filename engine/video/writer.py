@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from . import gif, webp
+from .audio import CODECS as AUDIO_CODECS, AudioEncoder, check_audio
 from .formats import FORMATS, FrameEncoder, muxer_options
 from .metadata import check_metadata
 
@@ -48,7 +49,8 @@ def next_free_path(folder: str, prefix: str, ext: str) -> str:
 
 
 def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: float, format: str,
-                quality: float = 80, metadata: dict[str, str] | None = None) -> str:
+                quality: float = 80, metadata: dict[str, str] | None = None, audio: dict | None = None,
+                sign=None) -> str:
     """Encode frames to `path` and return the path actually written.
 
     frames: IMAGE [N, H, W, 3] float 0..1, or an iterable of such chunks (all the same H and W), so a
@@ -56,6 +58,9 @@ def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: f
     and only then given its name; if `path` exists by then (or appears meanwhile), the next free
     counter name for its prefix is used instead (clip.mp4 -> clip_00001.mp4). On any failure the
     temporary file is removed and nothing else is touched.
+    audio: core AUDIO muxed beside the frames (AAC in mp4, Opus in webm), cut to the video's length.
+    sign(temp_path, format): called on the finished file before it gets its name, so that a file
+    signed in place (C2PA) only ever appears whole.
     """
     fmt = FORMATS.get(format)
     if fmt is None:
@@ -67,13 +72,18 @@ def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: f
     if not 0 <= quality <= 100:
         raise ValueError(f"quality must be between 0 and 100, got {quality}")
     metadata = check_metadata(metadata)
+    if audio is not None and fmt.name not in AUDIO_CODECS:
+        raise ValueError(f"{fmt.name} has no audio track: save as {' or '.join(AUDIO_CODECS)} to keep the sound")
+    sound = check_audio(audio) if audio is not None else None
 
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".spacetime-", suffix=".part", dir=folder)
     os.close(fd)
     try:
-        _encode(_rgb_frames(frames, fmt), temp, fmt, frame_rate(fps), quality, metadata)
+        _encode(_rgb_frames(frames, fmt), temp, fmt, frame_rate(fps), quality, metadata, sound)
+        if sign is not None:
+            sign(temp, fmt.name)
         return _claim(temp, path)
     finally:
         if os.path.exists(temp):
@@ -85,7 +95,7 @@ def frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def _encode(frames, temp: str, fmt, fps: Fraction, quality: float, metadata: dict[str, str]) -> None:
+def _encode(frames, temp: str, fmt, fps: Fraction, quality: float, metadata: dict[str, str], sound=None) -> None:
     first = next(frames, None)
     if first is None:
         raise ValueError("no frames to write: the clip is empty")
@@ -95,9 +105,12 @@ def _encode(frames, temp: str, fmt, fps: Fraction, quality: float, metadata: dic
             if fmt.carries_container_tags:
                 container.metadata.update(metadata)
             encoder = FrameEncoder(container, fmt, width, height, fps, quality)
+            audio = AudioEncoder(container, fmt.name, *sound) if sound else None
             for rgb in itertools.chain([first], frames):
                 container.mux(encoder.encode(rgb))
             container.mux(encoder.flush())
+            if audio:
+                container.mux(audio.packets(encoder.count / fps))
     except av.FFmpegError as e:
         raise VideoWriteError(f"could not encode the {fmt.name} video ({fmt.codec}): {e}") from e
     if fmt.name == "webp":

@@ -1,0 +1,85 @@
+"""Sound beside the frames: read a span of a file's audio, and encode audio into a container we write.
+
+Audio travels as core ComfyUI's AUDIO: {"waveform": float [batch, channels, samples] in -1..1,
+"sample_rate": int}. mp4 gets AAC, webm gets Opus; webp and gif have no audio track.
+"""
+from fractions import Fraction
+
+import av
+import numpy as np
+import torch
+
+# Opus encodes only at these rates; other rates are resampled to 48 kHz for webm.
+_OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+CODECS = {"mp4": "aac", "webm": "libopus"}
+
+
+def read_audio(path: str, start: float, end: float | None) -> dict | None:
+    """The first audio stream's samples from `start` to `end` seconds (None: to the end) as AUDIO,
+    or None when the file has no audio stream."""
+    with av.open(path) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate or stream.rate
+        layout = stream.codec_context.layout.name if stream.codec_context.layout else "stereo"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        chunks, first_sample = [], None
+        for frame in container.decode(stream):
+            if first_sample is None:
+                first_sample = round((frame.time or 0.0) * rate)
+            for planar in resampler.resample(frame):
+                chunks.append(planar.to_ndarray())
+            if end is not None and frame.time is not None and frame.time > end:
+                break
+        for planar in resampler.resample(None):
+            chunks.append(planar.to_ndarray())
+    if not chunks:
+        return None
+    samples = np.concatenate(chunks, axis=1)
+    # the span on the container's clock, as sample offsets into what was decoded
+    lo = max(0, round(start * rate) - first_sample)
+    hi = samples.shape[1] if end is None else max(lo, round(end * rate) - first_sample)
+    waveform = torch.from_numpy(np.ascontiguousarray(samples[:, lo:hi])).unsqueeze(0)
+    return {"waveform": waveform, "sample_rate": int(rate)}
+
+
+def check_audio(audio) -> tuple[np.ndarray, int]:
+    """(float32 [channels, samples], rate) from an AUDIO; raises ValueError on anything else."""
+    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+        raise ValueError("audio must be core's AUDIO: {'waveform': [batch, channels, samples], 'sample_rate': int}")
+    waveform, rate = audio["waveform"], audio["sample_rate"]
+    if not isinstance(waveform, torch.Tensor) or waveform.ndim != 3 or not 1 <= waveform.shape[1] <= 8:
+        shape = tuple(waveform.shape) if isinstance(waveform, torch.Tensor) else type(waveform).__name__
+        raise ValueError(f"audio waveform must be [batch, channels (1-8), samples]; got {shape}")
+    if not isinstance(rate, int) or not 1000 <= rate <= 384000:
+        raise ValueError(f"audio sample rate must be a whole number of Hz between 1000 and 384000; got {rate!r}")
+    # one clip is saved, so the first item of a batch is its sound
+    samples = waveform[0].detach().float().cpu().clamp(-1, 1).numpy()
+    if not np.isfinite(samples).all():
+        raise ValueError("the audio contains NaN or infinite samples")
+    return np.ascontiguousarray(samples), rate
+
+
+class AudioEncoder:
+    """Adds an audio stream to a container being written and turns samples into its packets."""
+
+    def __init__(self, container, format_name: str, samples: np.ndarray, rate: int):
+        codec = CODECS[format_name]
+        out_rate = rate if codec != "libopus" or rate in _OPUS_RATES else 48000
+        self.stream = container.add_stream(codec, rate=out_rate)
+        self.stream.layout = _layout(samples.shape[0])
+        self.stream.codec_context.time_base = Fraction(1, out_rate)
+        self.samples, self.rate, self.out_rate = samples, rate, out_rate
+
+    def packets(self, duration: float) -> list:
+        """All packets for the first `duration` seconds of the samples (longer sound is cut to the video)."""
+        samples = self.samples[:, :round(duration * self.rate)]
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=self.stream.layout.name)
+        frame.sample_rate, frame.pts, frame.time_base = self.rate, 0, Fraction(1, self.rate)
+        # PyAV resamples to the codec's format and rate and cuts its frame size (AAC 1024, Opus 960)
+        return self.stream.encode(frame) + self.stream.encode(None)
+
+
+def _layout(channels: int) -> str:
+    return {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
