@@ -1,6 +1,7 @@
 """Conversions between the VAE's video tensors and ComfyUI's IMAGE frames."""
 import torch
 
+from .finite import check_finite
 from .video_shape import SPACE_STRIDE, frame_count
 
 
@@ -16,6 +17,8 @@ def decode_to_images(vae, latent: torch.Tensor, tile: tuple[int, int] | None = N
     Chunks are written straight into the output, so nothing but the result grows with clip length.
     `check()` runs between chunks (progress, interrupts).
     """
+    check_finite(latent, "the latent given to the decoder",
+                 "The node that made it (the sampler, a latent file, a custom node) produced them: fix that input.")
     # A quarter of the tile overlaps its neighbours: enough to hide seams, valid for any tile size.
     overlap = 0 if tile is None else min(tile) // 4
     chunks = vae.decode_frames(latent, tile=tile, overlap=overlap)  # checks the latent first
@@ -25,6 +28,8 @@ def decode_to_images(vae, latent: torch.Tensor, tile: tuple[int, int] | None = N
     done = 0
     for chunk in chunks:
         n = chunk.shape[2]
+        check_finite(chunk, f"the decode of frames {done}-{done + n - 1}",
+                     "The VAE overflowed: decode in float32 or bfloat16 (the VAE loader's dtype).")
         out[:, done:done + n] = to_images(chunk.cpu()).reshape(batch, n, *out.shape[2:])
         done += n
         if check:

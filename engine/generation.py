@@ -5,10 +5,12 @@ It owns what no feature should know: the seeded noise (as core's KSampler draws 
 normalising before noise is added is what makes strength < 1 and kept frames match core exactly), the
 schedule for the plan's strength, and classifier-free guidance around the DiT.
 """
+import math
 from dataclasses import dataclass
 
 import torch
 
+from .finite import check_finite
 from .sampling import SamplingPlan, cfg_denoiser, flow_denoiser, get_solver, initial_noise, plan_sigmas, sample
 from .sampling.flow_edit import flow_edit
 from .sampling.windows import FramePrompts, window_frames, windowed
@@ -23,6 +25,12 @@ class SamplerSettings:
     sampler: str = "uni_pc"
     denoise: float = 1.0  # generate_latent's strength; a plan carries its own
 
+    def __post_init__(self):
+        # NaN passes every range check (all comparisons are false) and would turn the clip to NaN.
+        for name in ("cfg", "shift", "denoise"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"the sampler's {name} is {getattr(self, name)}: give a finite number")
+
 
 def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, device: torch.device | str = "cpu",
              batch_index: list[int] | None = None) -> torch.Tensor:
@@ -31,6 +39,7 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
     `callback(step, x, x0)` runs after each step; raising in it stops sampling. Same seed (and LATENT
     batch_index) → same noise as core's KSampler.
     """
+    check_sampler_latent(plan.latent)
     latent_format = dit.latent_format
     noise = initial_noise(plan.latent.shape, settings.seed, batch_index=batch_index).to(device)
     # Core leaves an all-zero (empty) latent unnormalised; with full denoise it is never seen anyway.
@@ -58,7 +67,15 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
         denoise, start = flow_edit(denoise, source, latent, settings.seed), latent
     out = sample(denoise, solver, sigmas, noise, latent, keep=plan.keep,
                  per_frame_timestep=plan.hold_by == "timestep", callback=callback, start=start)
-    return latent_format.denormalize(out).cpu()
+    return check_finite(latent_format.denormalize(out).cpu(), "the sampler's result",
+                        "The model diverged: try fewer steps or a lower cfg, another sampler, or compute in "
+                        "float32 or bfloat16 instead of float16 (the DiT loader's dtype).")
+
+
+def check_sampler_latent(latent: torch.Tensor) -> None:
+    check_finite(latent, "the latent given to the sampler",
+                 "The node that made it (an Encode of a broken image, a latent file, a custom node) produced "
+                 "them: fix or replace that input.")
 
 
 def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,

@@ -59,7 +59,7 @@ def common_inputs() -> list:
         io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
         io.Int.Input("steps", default=30, min=1, max=1000),
         io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01),
-        io.Float.Input("shift", default=8.0, min=0.0, max=100.0, step=0.1, round=0.01,
+        io.Float.Input("shift", default=8.0, min=0.01, max=100.0, step=0.1, round=0.01,
                        tooltip="Shifts the noise schedule toward high noise; 8 as in core, 5 in Wan's CLI."),
         io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc"),
     ]

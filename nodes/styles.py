@@ -32,7 +32,7 @@ def sampler_inputs(tooltip: str) -> list:
     return [
         io.Int.Input("steps", default=30, min=1, max=1000, optional=True, tooltip=tooltip),
         io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01, optional=True, tooltip=tooltip),
-        io.Float.Input("shift", default=8.0, min=0.0, max=100.0, step=0.1, round=0.01, optional=True, tooltip=tooltip),
+        io.Float.Input("shift", default=8.0, min=0.01, max=100.0, step=0.1, round=0.01, optional=True, tooltip=tooltip),
         io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc", optional=True, tooltip=tooltip),
     ]
 

@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 64 * 1024
 MAX_TEXT = 4000
 MAX_NAME = 64
 NAME_PUNCTUATION = " -_"
-LIMITS = {"steps": (1, 1000), "cfg": (0.0, 100.0), "shift": (0.0, 100.0)}  # the sampler node's ranges
+LIMITS = {"steps": (1, 1000), "cfg": (0.0, 100.0), "shift": (0.01, 100.0)}  # the sampler node's ranges
 TEXT_KEYS = ("description", "prompt_template", "negative_prompt")
 SAMPLER_KEYS = ("steps", "cfg", "shift", "sampler")
 

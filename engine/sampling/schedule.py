@@ -10,7 +10,12 @@ TABLE_SIZE = 1000
 
 
 def shift_sigma(t: torch.Tensor, shift: float) -> torch.Tensor:
-    """σ = s·t / (1 + (s−1)·t): a shift above 1 spends more of the steps at high noise."""
+    """σ = s·t / (1 + (s−1)·t): a shift above 1 spends more of the steps at high noise.
+
+    Only a positive shift is a schedule: at 0 every level is 0 and the top one 0/0 (NaN).
+    """
+    if not shift > 0:  # also refuses NaN
+        raise ValueError(f"shift must be above 0 (e.g. 8 as core, 5 as Wan's CLI); got {shift}")
     return shift * t / (1 + (shift - 1) * t)
 
 

@@ -11,7 +11,9 @@ why core uses the same solver for Wan. Details kept so outputs equal core's:
 - α, std, λ in core's log form and dtype (float32 rounding at σ ≈ 1e-3 visibly moves the last step);
 - the model sees x = z·√(1+σ²) and its x0 passes through a noise estimate, as in core;
 - order min(3, steps − 1), lowered for the first steps and the last ones; no corrector after the last step.
-One deliberate difference: core's one-step run returns its input unchanged; here it is one first-order step.
+Deliberate differences: core's one-step run returns its input unchanged, here it is one first-order step;
+and a sigma repeated in the schedule (core's simple schedule repeats levels once it plans more steps than
+the model's 1000-level table holds) is a zero-length step, dropped here, where core divides by zero.
 """
 import torch
 
@@ -43,7 +45,7 @@ def unipc(denoise, x: torch.Tensor, sigmas: torch.Tensor, callback=None, variant
     """Solve from sigmas[0] to sigmas[-1] with UniPC; variant "bh1" (core's uni_pc) or "bh2" (uni_pc_bh2)."""
     if variant not in ("bh1", "bh2"):
         raise ValueError(f"UniPC variant must be 'bh1' or 'bh2', got {variant!r}.")
-    times = sigmas.clone()
+    times = torch.unique_consecutive(sigmas)  # a copy: the final 0 is overwritten below
     ends_at_zero = bool(times[-1] == 0)
     if ends_at_zero:
         times[-1] = FINAL_SIGMA

@@ -111,7 +111,7 @@ def test_a_user_preset_shadows_a_shipped_one_and_is_listed_once(tmp_path):
     (valid(steps=True), "steps must be a whole number, not true/false"),
     (valid(steps=0), "steps 0 is outside 1..1000"),
     (valid(cfg="3"), "cfg must be a number, not text"),
-    (valid(shift=-1), "shift -1 is outside 0.0..100.0"),
+    (valid(shift=0), "shift 0 is outside 0.01..100.0"),  # shift 0 is no schedule (all levels 0, the top NaN)
     (valid(sampler="ddim"), 'sampler "ddim" is not one of: euler, uni_pc'),
 ])
 def test_malformed_presets_are_refused_saying_what_is_wrong(tmp_path, values, message):
