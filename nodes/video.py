@@ -10,6 +10,7 @@ from comfy_api.latest import InputImpl, Types, io, ui
 from ..engine.frames import decode_to_images, encode_images
 from ..engine.version import pack_version
 from ..engine.video import frame_rate, next_free_path, provenance_record, write_video
+from ..engine.video.output_files import check_inside, prefix_problem
 from ..engine.video_shape import frame_count, length_problem
 from . import host
 from .frames_input import clip_frames, clip_inputs
@@ -123,14 +124,20 @@ class SaveVideo(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, format):
-        return checked(choice_problem("format", format, FORMATS))
+    def validate_inputs(cls, format, filename_prefix):
+        return checked(choice_problem("format", format, FORMATS),
+                       None if filename_prefix is None else prefix_problem(filename_prefix))
 
     @classmethod
     def execute(cls, images, fps, format, quality, filename_prefix) -> io.NodeOutput:
         count, height, width = images.shape[:3]
-        folder, name, _, subfolder, _ = folder_paths.get_save_image_path(
-            filename_prefix, folder_paths.get_output_directory(), width, height)
+        output = folder_paths.get_output_directory()
+        problem = prefix_problem(filename_prefix)
+        if problem:
+            raise ValueError(problem)
+        # Before core's path helper, which creates missing folders: through a link they would land outside.
+        check_inside(output, os.path.join(output, os.path.dirname(filename_prefix)))
+        folder, name, _, subfolder, _ = folder_paths.get_save_image_path(filename_prefix, output, width, height)
         metadata = generation_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo)
         path = write_video(images, next_free_path(folder, name, format), fps, format, quality, metadata)
         video = InputImpl.VideoFromComponents(

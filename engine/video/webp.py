@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+_VP8X_ANIMATION = 0x02
 _VP8X_EXIF = 0x08
 _VP8X_ALPHA = 0x10
+_IMAGE_CHUNKS = (b"ALPH", b"VP8 ", b"VP8L")
 _FIRST_TAG = 0x010F
 _MAX_KEYS = _FIRST_TAG - 0x0100 + 1  # down to 0x0100; lower tags are not plain text fields
 
@@ -43,6 +45,36 @@ def _chunk(fourcc: bytes, payload: bytes) -> bytes:
 
 def _u24(data: bytes, pos: int) -> int:
     return int.from_bytes(data[pos:pos + 3], "little")
+
+
+# --- stills as animations --------------------------------------------------------------------------
+
+def as_animation(path: str, frames: int, fps: float) -> None:
+    """Rewrite a still WebP as an animation of `frames` frames at `fps`; leave animations be.
+
+    libwebp_anim merges identical neighbouring frames, so a one-frame clip, or one whose frames are all
+    the same, comes out as a still: no duration, and no VP8X header for metadata. The still's image
+    becomes a first frame of one period and, for more frames, a second one holding the rest, which the
+    reader repeats back out to the clip's frame count (it takes the shortest frame as one period).
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    chunks = list(_chunks(data, 12, len(data)))
+    if chunks and chunks[0][0] == b"VP8X" and data[chunks[0][1]] & _VP8X_ANIMATION:
+        return
+    image = b"".join(data[p - 8:p + s + (s & 1)] for c, p, s in chunks if c in _IMAGE_CHUNKS)
+    pictures = av.CodecContext.create("webp", "r").decode(av.Packet(data))
+    width, height = pictures[0].width, pictures[0].height
+    size = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    # Whole milliseconds, the rest's end rounded on its own so the clip's length stays right (16 fps: 62, 250).
+    first = round(1000 / fps)
+    durations = [first] if frames == 1 else [first, round(1000 * frames / fps) - first]
+    # Each frame replaces the canvas (no blending: flag 0x02) and is kept (no disposal).
+    anmf = b"".join(_chunk(b"ANMF", bytes(6) + size + d.to_bytes(3, "little") + b"\x02" + image) for d in durations)
+    flags = _VP8X_ANIMATION | (_VP8X_ALPHA if b"ALPH" in (c for c, _, _ in chunks) else 0)
+    body = _chunk(b"VP8X", bytes([flags, 0, 0, 0]) + size) + _chunk(b"ANIM", bytes(4) + struct.pack("<H", 0)) + anmf
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body)
 
 
 # --- metadata ---------------------------------------------------------------------------------------

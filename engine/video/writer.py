@@ -10,7 +10,6 @@ import errno
 import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 
@@ -18,10 +17,12 @@ import av
 import numpy as np
 import torch
 
+from ..finite import check_finite
 from . import gif, webp
 from .audio import CODECS as AUDIO_CODECS, AudioEncoder, check_audio
 from .formats import FORMATS, FrameEncoder, muxer_options
 from .metadata import check_metadata
+from .output_files import name_problem, new_part, remove_stale_parts
 
 _COUNTER = re.compile(r"_(\d{5,})$")
 
@@ -76,10 +77,13 @@ def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: f
         raise ValueError(f"{fmt.name} has no audio track: save as {' or '.join(AUDIO_CODECS)} to keep the sound")
     sound = check_audio(audio) if audio is not None else None
 
+    problem = name_problem(os.path.basename(path))
+    if problem:
+        raise ValueError(problem)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".spacetime-", suffix=".part", dir=folder)
-    os.close(fd)
+    remove_stale_parts(folder)
+    temp = new_part(folder)
     try:
         _encode(_rgb_frames(frames, fmt), temp, fmt, frame_rate(fps), quality, metadata, sound)
         if sign is not None:
@@ -114,6 +118,7 @@ def _encode(frames, temp: str, fmt, fps: Fraction, quality: float, metadata: dic
     except av.FFmpegError as e:
         raise VideoWriteError(f"could not encode the {fmt.name} video ({fmt.codec}): {e}") from e
     if fmt.name == "webp":
+        webp.as_animation(temp, encoder.count, fps)
         webp.add_metadata(temp, metadata)
     elif fmt.name == "gif":
         gif.add_metadata(temp, metadata)
@@ -132,6 +137,9 @@ def _rgb_frames(frames, fmt) -> Iterator[np.ndarray]:
         elif tuple(chunk.shape[1:3]) != size:
             raise ValueError(f"all frames must be the same size: got {chunk.shape[2]}x{chunk.shape[1]} "
                              f"after {size[1]}x{size[0]}")
+        # Clamped to 0..1 a NaN is black: refuse it rather than save a black video as a success.
+        check_finite(chunk, "the frame batch to save", "The node that made these frames produced them (a decoder "
+                     "in float16, a broken image operation): fix that node's inputs or settings.")
         for frame in chunk:
             yield frame.detach().mul(255).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
 
