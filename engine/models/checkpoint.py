@@ -7,6 +7,7 @@ wrong file gets a message that names what it is. `load_dit`, `load_vae` and `loa
 build ready-to-run models, undoing fp8 storage ("scaled fp8": weight = fp8 x per-tensor scale).
 """
 import json
+import math
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,10 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
 COMPUTE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
 MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit
+MAX_TENSORS = 100_000  # Wan 2.1 14B has about 1,100; far more is no model file of ours
+MAX_DIMS = 8
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+                "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 # ComfyUI's fp8 files: `X.weight` (fp8) times `X.scale_weight` (older name) or `X.weight_scale` (newer).
 _SCALE_KEYS = ("scale_weight", "weight_scale")
@@ -40,6 +45,10 @@ KINDS = {  # what classify returns -> (what it is, the ComfyUI folder it belongs
 
 class CheckpointError(ValueError):
     """A model file that cannot be used where it was given; the message says why and what to do."""
+
+
+class _Truncated(ValueError):
+    """The header describes more tensor data than the file holds."""
 
 
 def read_state_dict(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -171,19 +180,62 @@ def _check_safetensors_file(path: Path) -> dict[str, str]:
                 f"file has {size:,} bytes in all. It is truncated (an interrupted download?) or not a "
                 "safetensors file. Download it again."
             )
-        try:
-            header = json.loads(file.read(header_size))
-            needed = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
-                         default=0)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-            raise CheckpointError(f"{path} has a corrupt safetensors header ({error!r}). Download it again.") from None
+        raw = file.read(header_size)
     data_size = size - 8 - header_size
+    try:
+        return parse_header(raw, data_size)
+    except _Truncated as error:
+        raise CheckpointError(f"{path} is truncated: {error} (an interrupted download or copy?). "
+                              "Download it again.") from None
+    except ValueError as error:
+        raise CheckpointError(f"{path} has a corrupt safetensors header ({error}). Download it again.") from None
+
+
+def parse_header(raw: bytes, data_size: int) -> dict[str, str]:
+    """Check a safetensors header (the JSON after the 8-byte size) against `data_size` bytes of tensor data;
+    return its metadata. Raises ValueError saying what is wrong: every field is checked here, so the
+    model builders and safetensors itself only ever see a well-formed header of bounded size."""
+    try:
+        header = json.loads(raw)
+    except RecursionError:
+        raise ValueError("the header nests too deeply to be a tensor list") from None
+    except ValueError as error:  # also not UTF-8
+        raise ValueError(f"the header is not JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"the header is a JSON {type(header).__name__}, not an object of tensors")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("__metadata__ must map names to text")
+    if len(header) > MAX_TENSORS:
+        raise ValueError(f"it lists {len(header):,} tensors; model files hold at most {MAX_TENSORS:,}")
+    needed = 0
+    for name, entry in header.items():
+        needed = max(needed, _tensor_extent(name, entry))
     if needed > data_size:
-        raise CheckpointError(
-            f"{path} is truncated: its tensors need {needed:,} bytes of data but only {data_size:,} are there "
-            "(an interrupted download or copy?). Download it again."
-        )
-    return header.get("__metadata__") or {}
+        raise _Truncated(f"its tensors need {needed:,} bytes of data but only {data_size:,} are there")
+    return metadata
+
+
+def _tensor_extent(name: str, entry) -> int:
+    """Where tensor `name`'s bytes end in the data, after checking its dtype, shape and offsets agree."""
+    if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= entry.keys():
+        raise ValueError(f"tensor {name[:80]!r} needs dtype, shape and data_offsets")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in _DTYPE_BYTES:
+        raise ValueError(f"tensor {name[:80]!r} has an unknown dtype {str(dtype)[:20]!r}")
+    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS and all(_natural(d) for d in shape)):
+        raise ValueError(f"tensor {name[:80]!r} has a shape that is not a list of at most {MAX_DIMS} sizes")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_natural(o) for o in offsets)
+            and offsets[0] <= offsets[1]):
+        raise ValueError(f"tensor {name[:80]!r} has data_offsets that are not two increasing whole numbers")
+    if offsets[1] - offsets[0] != math.prod(shape) * _DTYPE_BYTES[dtype]:
+        raise ValueError(f"tensor {name[:80]!r}: its shape {shape} in {dtype} does not fill its "
+                         f"{offsets[1] - offsets[0]:,} bytes")
+    return offsets[1]
+
+
+def _natural(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _pickle_message(path: Path, evidence: str) -> str:

@@ -26,6 +26,11 @@ EPS = 1e-6
 _FP32_PREFIXES = ("patch_embedding.", "time_embedding.", "time_projection.", "head.")
 _FP32_NAMES = ("modulation", "norm_q", "norm_k", "norm3")
 
+MAX_LAYERS = 64
+# The weights the configuration is read from, and how many dimensions each has in every Wan 2.1 DiT.
+_REQUIRED_NDIM = {"head.modulation": 3, "head.head.weight": 2, "blocks.0.ffn.0.weight": 2, "patch_embedding.weight": 5,
+                  "text_embedding.0.weight": 2, "time_embedding.0.weight": 2}
+
 # Keys that mark Wan variants this T2V model does not implement.
 _VARIANT_MARKERS = {
     "img_emb.emb_pos": "first-last-frame-to-video (FLF2V)",
@@ -72,22 +77,36 @@ class DiTConfig:
                     f"This is a Wan {variant} model (it has `{key}`); Spacetime's DiT runs the text-to-video "
                     "(T2V) models, e.g. wan2.1_t2v_1.3B_bf16.safetensors or the 14B T2V model."
                 )
-        required = ("head.modulation", "head.head.weight", "blocks.0.ffn.0.weight", "patch_embedding.weight",
-                    "text_embedding.0.weight", "time_embedding.0.weight")
-        missing = [key for key in required if key not in sd]
+        missing = [key for key in _REQUIRED_NDIM if key not in sd]
         if missing:
             raise ValueError(f"Not a Wan 2.1 DiT state dict: it lacks {missing}.")
+        for key, ndim in _REQUIRED_NDIM.items():
+            if sd[key].ndim != ndim:
+                raise ValueError(f"`{key}` has shape {tuple(sd[key].shape)}; a Wan 2.1 DiT's is {ndim}-D.")
         heads = (metadata or {}).get("num_heads")
         return cls(
             dim=sd["head.modulation"].shape[-1],
             ffn_dim=sd["blocks.0.ffn.0.weight"].shape[0],
-            num_layers=len({key.split(".")[1] for key in sd if key.startswith("blocks.")}),
+            num_layers=block_count(sd),
             in_dim=sd["patch_embedding.weight"].shape[1],
             out_dim=sd["head.head.weight"].shape[0] // math.prod(PATCH),
             text_dim=sd["text_embedding.0.weight"].shape[1],
             freq_dim=sd["time_embedding.0.weight"].shape[1],
             num_heads=None if heads is None else int(heads),
         )
+
+
+def block_count(sd: dict) -> int:
+    """How many transformer blocks the keys name, checked before anything is built: numbered 0 to N-1 and
+    at most MAX_LAYERS (a header naming thousands would otherwise build them all first)."""
+    names = {key.split(".")[1] for key in sd if key.startswith("blocks.")}
+    if not all(name.isascii() and name.isdigit() for name in names) or \
+            sorted(map(int, names)) != list(range(len(names))):
+        raise ValueError("its blocks are not numbered 0 to N-1 (`blocks.0.`, `blocks.1.`, ...).")
+    if len(names) > MAX_LAYERS:
+        raise ValueError(f"it names {len(names):,} blocks; Wan 2.1 DiTs have 30 (1.3B) or 40 (14B), and "
+                         f"Spacetime builds at most {MAX_LAYERS}.")
+    return len(names)
 
 
 def storage_dtype(name: str, compute_dtype: torch.dtype) -> torch.dtype:
