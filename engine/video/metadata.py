@@ -32,18 +32,23 @@ def check_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
     return checked
 
 
-def provenance_record(version: str, models: list[str], seed: int | None,
-                      when: datetime.datetime | None = None) -> str:
-    """The JSON string stored under PROVENANCE_KEY: who made the video, from what, and when.
-
-    `when` defaults to now; it is written in UTC, ISO 8601, so records sort and compare as text.
-    """
+def provenance(version: str, models: list[str], seed: int | None, when: datetime.datetime | None = None,
+               **details) -> dict:
+    """Who made the video, from what, and when: the record stored as JSON under PROVENANCE_KEY and
+    signed into the C2PA manifest. `details` adds what the caller knows (prompts, sampler settings,
+    model file hashes, source files). `when` defaults to now, in UTC ISO 8601, so records sort as text."""
     when = when or datetime.datetime.now(datetime.timezone.utc)
-    record = {
+    return {
         "generator": GENERATOR,
         "version": version,
         "models": list(models),
         "seed": seed,
         "time": when.astimezone(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **details,
     }
-    return json.dumps(record, sort_keys=True)
+
+
+def provenance_record(version: str, models: list[str], seed: int | None,
+                      when: datetime.datetime | None = None, **details) -> str:
+    """`provenance(...)` as the JSON string stored under PROVENANCE_KEY."""
+    return json.dumps(provenance(version, models, seed, when, **details), sort_keys=True)

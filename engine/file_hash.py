@@ -1,0 +1,57 @@
+"""SHA-256 of model files for provenance, computed once per file.
+
+A Wan 14B file is tens of GB: hashing it on every save would cost a minute each time. The digest is
+kept by real path and reused while the file's size and modification time stay the same; with a
+cache file it also survives restarts (a JSON map, rewritten atomically).
+"""
+import hashlib
+import json
+import os
+import tempfile
+
+_CHUNK = 8 << 20
+
+
+class HashCache:
+    def __init__(self, cache_file: str | None = None):
+        self.cache_file = cache_file
+        self._known: dict[str, list] = self._load()
+
+    def sha256(self, path: str) -> str:
+        real = os.path.realpath(path)
+        stat = os.stat(real)
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        known = self._known.get(real)
+        if known and known[:2] == stamp:
+            return known[2]
+        digest = hashlib.sha256()
+        with open(real, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+        self._known[real] = [*stamp, digest.hexdigest()]
+        self._store()
+        return digest.hexdigest()
+
+    def _load(self) -> dict:
+        try:
+            with open(self.cache_file, encoding="utf-8") as f:
+                known = json.load(f)
+        except (TypeError, OSError, ValueError):  # no cache file yet, or a damaged one: start afresh
+            return {}
+        ok = isinstance(known, dict) and all(
+            isinstance(v, list) and len(v) == 3 and isinstance(v[2], str) for v in known.values())
+        return known if ok else {}
+
+    def _store(self) -> None:
+        if not self.cache_file:
+            return
+        folder = os.path.dirname(os.path.abspath(self.cache_file))
+        os.makedirs(folder, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".hashes-", suffix=".part", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self._known, f)
+            os.replace(temp, self.cache_file)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
