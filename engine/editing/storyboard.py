@@ -17,6 +17,7 @@ from ..video_shape import TIME_STRIDE
 from .timeline import Timeline
 
 TIME_UNITS = ("seconds", "frames")
+MAX_FRAME = 10**7  # far past any clip a sampler can make
 _CARD_LINE = re.compile(r"^\s*(?:(?P<frame_word>frame)\s*)?(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|f)?\s*:\s*(?P<prompt>.*)$",
                         re.IGNORECASE)
 
@@ -64,7 +65,10 @@ def frame_at(time: float, unit: str, fps: float) -> int:
     """The output frame of `time` given in seconds (at `fps`) or frames."""
     if unit not in TIME_UNITS:
         raise ValueError(f"time unit '{unit}' is not one of: {', '.join(TIME_UNITS)}")
-    return round(time * fps) if unit == "seconds" else round(time)
+    frame = time * fps if unit == "seconds" else time
+    if not frame <= MAX_FRAME:  # also infinity (a time of 400 digits) and NaN, which round() cannot take
+        raise ValueError(f"a time of {time:g} {unit} is past the end of any clip (at most {MAX_FRAME:,} frames)")
+    return round(frame)
 
 
 def parse_storyboard(text: str, fps: float) -> list[tuple[int, str, str]]:

@@ -125,7 +125,7 @@ def sampler_problem(values: dict) -> str | None:
             return f"{key} must be {'a whole number' if whole else 'a number'}, not {json_type(value)}"
         if not (low <= value <= high):  # NaN fails this too
             return f"{key} {value} is outside {low}..{high}"
-    if "sampler" in values and values["sampler"] not in SOLVERS:
+    if "sampler" in values and not (isinstance(values["sampler"], str) and values["sampler"] in SOLVERS):
         return f"sampler {json.dumps(values['sampler'])} is not one of: {', '.join(SOLVERS)}"
     return None
 
