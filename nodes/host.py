@@ -1,4 +1,4 @@
-"""ComfyUI services our nodes share: model files, model placement, progress, interrupts, the user folder.
+"""ComfyUI services our nodes share: model files, model placement, progress, interrupts, the user and input folders.
 
 Not a node file: the node families import this, never each other.
 """
@@ -31,6 +31,16 @@ def model_files(folder: str) -> list[str]:
 def user_directory() -> pathlib.Path:
     """ComfyUI's user directory (ComfyUI/user, or --user-directory): where the pack keeps what users save."""
     return pathlib.Path(folder_paths.get_user_directory())
+
+
+def input_directory() -> str:
+    """ComfyUI's input folder (uploads land there): where the pack's nodes read videos from."""
+    return folder_paths.get_input_directory()
+
+
+def model_file_path(folder: str, name: str) -> str | None:
+    """The full path of a file in one of ComfyUI's model folders, or None when it is not there."""
+    return folder_paths.get_full_path(folder, name)
 
 
 def missing_model(folder: str, name: str | None) -> str | None:

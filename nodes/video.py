@@ -1,4 +1,5 @@
-"""Decode a latent to frames, and save frames as a video file with the workflow and provenance inside."""
+"""Load a video file, decode a latent to frames, and save frames (and sound) as a video file with the
+workflow, a provenance record and a signed C2PA manifest inside."""
 import json
 import os
 
@@ -8,17 +9,17 @@ import folder_paths
 from comfy_api.latest import InputImpl, Types, io, ui
 
 from ..engine.frames import decode_to_images, encode_images
-from ..engine.version import pack_version
-from ..engine.video import frame_rate, next_free_path, provenance_record, write_video
+from ..engine.video import Selection, frame_rate, load_video, next_free_path, write_video
+from ..engine.video.input_files import input_path, input_problem, video_names
+from ..engine.video.watermark import CORNERS, add_watermark
 from ..engine.video.output_files import check_inside, prefix_problem
 from ..engine.video_shape import frame_count, length_problem
-from . import host
+from . import host, provenance_record
 from .frames_input import clip_frames, clip_inputs
 from .types import VAE
 from .validation import checked, choice_problem
 
 FORMATS = ["mp4", "webm", "webp", "gif"]
-MODEL_INPUTS = ("dit_name", "text_encoder_name", "vae_name")
 
 
 class Decode(io.ComfyNode):
@@ -84,20 +85,14 @@ class Encode(io.ComfyNode):
         return io.NodeOutput({"samples": samples.to(host.intermediate_device())})
 
 
-def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None) -> dict[str, str]:
-    """The workflow, the executed graph and a provenance record, as the file's metadata."""
+def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None, record: dict) -> dict[str, str]:
+    """The workflow, the executed graph and the provenance record, as the file's metadata."""
     metadata = {}
     if extra_pnginfo and "workflow" in extra_pnginfo:
         metadata["workflow"] = json.dumps(extra_pnginfo["workflow"])
-    models, seed = [], None
     if prompt:
         metadata["prompt"] = json.dumps(prompt)
-        for node in prompt.values():
-            inputs = node.get("inputs", {})
-            models += [inputs[name] for name in MODEL_INPUTS if isinstance(inputs.get(name), str)]
-            if seed is None and isinstance(inputs.get("seed"), int):
-                seed = inputs["seed"]
-    metadata["spacetime"] = provenance_record(pack_version(), models, seed)
+    metadata["spacetime"] = json.dumps(record, sort_keys=True)
     return metadata
 
 
@@ -109,7 +104,8 @@ class SaveVideo(io.ComfyNode):
             display_name="Save Video (Spacetime)",
             category="Spacetime",
             description="Saves frames as mp4 (H.264), webm (VP9) or looping webp/gif, with the workflow and a "
-            "provenance record in the file. Never overwrites a file. Also outputs a core VIDEO.",
+            "provenance record in the file, and a signed C2PA manifest (mp4: inside, webm: a NAME.c2pa beside it). "
+            "Never overwrites a file. Also outputs a core VIDEO.",
             inputs=[
                 io.Image.Input("images"),
                 io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0),
@@ -117,9 +113,15 @@ class SaveVideo(io.ComfyNode):
                 io.Int.Input("quality", default=85, min=0, max=100,
                              tooltip="0-100; 100 is near lossless (webp: lossless)."),
                 io.String.Input("filename_prefix", default="spacetime/video"),
+                io.Audio.Input("audio", optional=True,
+                               tooltip="Sound to put beside the frames (mp4: AAC, webm: Opus), cut to the video."),
+                io.String.Input("watermark", default="", optional=True,
+                                tooltip="Visible text drawn in a corner of every frame (empty: none)."),
+                io.Float.Input("watermark_opacity", default=0.5, min=0.0, max=1.0, step=0.05, optional=True),
+                io.Combo.Input("watermark_corner", options=list(CORNERS), default=CORNERS[0], optional=True),
             ],
             outputs=[io.Video.Output()],
-            hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo],
+            hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo, io.Hidden.unique_id],
             is_output_node=True,
         )
 
@@ -129,7 +131,8 @@ class SaveVideo(io.ComfyNode):
                        None if filename_prefix is None else prefix_problem(filename_prefix))
 
     @classmethod
-    def execute(cls, images, fps, format, quality, filename_prefix) -> io.NodeOutput:
+    def execute(cls, images, fps, format, quality, filename_prefix, audio=None, watermark="", watermark_opacity=0.5,
+                watermark_corner=CORNERS[0]) -> io.NodeOutput:
         count, height, width = images.shape[:3]
         output = folder_paths.get_output_directory()
         problem = prefix_problem(filename_prefix)
@@ -138,12 +141,62 @@ class SaveVideo(io.ComfyNode):
         # Before core's path helper, which creates missing folders: through a link they would land outside.
         check_inside(output, os.path.join(output, os.path.dirname(filename_prefix)))
         folder, name, _, subfolder, _ = folder_paths.get_save_image_path(filename_prefix, output, width, height)
-        metadata = generation_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo)
-        path = write_video(images, next_free_path(folder, name, format), fps, format, quality, metadata)
+        images = add_watermark(images, watermark, watermark_opacity, watermark_corner)
+        marked = {"watermark": watermark} if watermark and watermark_opacity else {}
+        record, sources = provenance_record.gather(cls.hidden.prompt, cls.hidden.unique_id, **marked)
+        metadata = generation_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo, record)
+        target = next_free_path(folder, name, format)
+        signer = provenance_record.signer(record, os.path.basename(target), sources)
+        path = write_video(images, target, fps, format, quality, metadata, audio=audio, sign=signer)
+        if signer:
+            signer.finish(path)
         video = InputImpl.VideoFromComponents(
-            Types.VideoComponents(images=images, audio=None, frame_rate=frame_rate(fps)))
+            Types.VideoComponents(images=images, audio=audio, frame_rate=frame_rate(fps)))
         saved = ui.SavedResult(os.path.basename(path), subfolder, io.FolderType.output)
         return io.NodeOutput(video, ui=ui.PreviewVideo([saved]))
 
 
-NODES = [Encode, Decode, SaveVideo]
+class LoadVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SpacetimeLoadVideo",
+            display_name="Load Video (Spacetime)",
+            category="Spacetime",
+            description="Loads a video from ComfyUI's input folder (or an upload) as frames, its frame rate and its "
+            "sound. Picks a frame range, every n-th frame or a target fps, with caps on frames and size; a "
+            "selection that would not fit in memory is refused before decoding, with what would fit.",
+            inputs=[
+                io.Combo.Input("file", options=video_names(host.input_directory()), upload=io.UploadType.video),
+                io.Int.Input("start", default=0, min=0, max=10**7, tooltip="First frame to read (0: the first)."),
+                io.Int.Input("count", default=0, min=0, max=10**7,
+                             tooltip="Frames of the file to read from start (0: to the end)."),
+                io.Int.Input("every_nth", default=1, min=1, max=1000, tooltip="Keep every n-th of those frames."),
+                io.Float.Input("target_fps", default=0.0, min=0.0, max=240.0, step=1.0,
+                               tooltip="Re-time to this frame rate, dropping or repeating frames (0: keep)."),
+                io.Int.Input("max_frames", default=0, min=0, max=10**6, tooltip="At most this many frames (0: no cap)."),
+                io.Int.Input("max_side", default=0, min=0, max=16384, step=16,
+                             tooltip="Scale down so the longer side is at most this many pixels (0: keep)."),
+            ],
+            outputs=[io.Image.Output("frames"), io.Float.Output("fps"), io.Audio.Output("audio")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, file):
+        # Our own check replaces core's plain 'not in list': it says why (outside the folder, a link, missing).
+        return checked(None if file is None else input_problem(host.input_directory(), file, "video file"))
+
+    @classmethod
+    def fingerprint_inputs(cls, file, **_):
+        path = input_path(host.input_directory(), file, "video file")
+        return os.path.getmtime(path), os.path.getsize(path)
+
+    @classmethod
+    def execute(cls, file, start, count, every_nth, target_fps, max_frames, max_side) -> io.NodeOutput:
+        path = input_path(host.input_directory(), file, "video file")
+        selection = Selection(start, count, every_nth, target_fps, max_frames, max_side)
+        loaded = load_video(path, selection)
+        return io.NodeOutput(loaded.frames, loaded.fps, loaded.audio)
+
+
+NODES = [Encode, Decode, SaveVideo, LoadVideo]
