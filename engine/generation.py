@@ -13,7 +13,7 @@ import torch
 from .finite import check_finite
 from .sampling import SamplingPlan, cfg_denoiser, flow_denoiser, get_solver, initial_noise, plan_sigmas, sample
 from .sampling.flow_edit import flow_edit
-from .sampling.windows import FramePrompts, window_frames, windowed
+from .sampling.windows import FramePrompts, sample_in_turn, window_frames, windowed
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
              batch_index: list[int] | None = None) -> torch.Tensor:
     """Sample the plan; returns the raw latent [B, 16, T, H, W] on the CPU.
 
-    `callback(step, x, x0)` runs after each step; raising in it stops sampling. Same seed (and LATENT
-    batch_index) → same noise as core's KSampler.
+    `callback(step, x, x0)` runs after each step (chained windows count on from window to window: steps ×
+    passes(plan) in all); raising in it stops sampling. Same seed (and LATENT batch_index) → same noise as
+    core's KSampler.
     """
     check_sampler_latent(plan.latent)
     latent_format = dit.latent_format
@@ -55,21 +56,43 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
             return dit(x, t, context.embeddings.to(device)[None].expand(x.shape[0], -1, -1, -1), weights)
         return dit(x, t, context.to(device).expand(x.shape[0], -1, -1))
 
-    if plan.window is not None or plan.wrap:
-        velocity = windowed(velocity, window_frames(plan.frames, plan.window or plan.frames, plan.overlap, plan.wrap))
-    model = flow_denoiser(velocity)
     positive = plan.positive if plan.frame_weights is None else FramePrompts(plan.positive, plan.frame_weights)
     latent = latent.to(device, torch.float32)
-    denoise = cfg_denoiser(model, positive, plan.negative, settings.cfg)
-    start = None
-    if plan.source_prompt is not None:
-        source = cfg_denoiser(model, plan.source_prompt, plan.negative, settings.cfg)
-        denoise, start = flow_edit(denoise, source, latent, settings.seed), latent
-    out = sample(denoise, solver, sigmas, noise, latent, keep=plan.keep,
-                 per_frame_timestep=plan.hold_by == "timestep", callback=callback, start=start)
+    per_frame_timestep = plan.hold_by == "timestep"
+    if plan.window is not None and plan.window_mode == "chained":
+        windows = window_frames(plan.frames, plan.window, plan.overlap)
+
+        def run_window(k, index, window_latent, keep):
+            prompts = positive.for_frames(index) if isinstance(positive, FramePrompts) else positive
+            denoise = cfg_denoiser(flow_denoiser(velocity), prompts, plan.negative, settings.cfg)
+            steps = len(sigmas) - 1
+            report = None if callback is None else lambda i, x, x0: callback(k * steps + i, x, x0)
+            return sample(denoise, solver, sigmas, noise[:, :, index.to(noise.device)], window_latent,
+                          keep=keep if keep.any() else None, per_frame_timestep=per_frame_timestep, callback=report)
+
+        out = sample_in_turn(run_window, windows, latent, plan.keep)
+    else:
+        if plan.window is not None or plan.wrap:
+            velocity = windowed(velocity, window_frames(plan.frames, plan.window or plan.frames, plan.overlap,
+                                                        plan.wrap))
+        model = flow_denoiser(velocity)
+        denoise = cfg_denoiser(model, positive, plan.negative, settings.cfg)
+        start = None
+        if plan.source_prompt is not None:
+            source = cfg_denoiser(model, plan.source_prompt, plan.negative, settings.cfg)
+            denoise, start = flow_edit(denoise, source, latent, settings.seed), latent
+        out = sample(denoise, solver, sigmas, noise, latent, keep=plan.keep, per_frame_timestep=per_frame_timestep,
+                     callback=callback, start=start)
     return check_finite(latent_format.denormalize(out).cpu(), "the sampler's result",
                         "The model diverged: try fewer steps or a lower cfg, another sampler, or compute in "
                         "float32 or bfloat16 instead of float16 (the DiT loader's dtype).")
+
+
+def passes(plan: SamplingPlan) -> int:
+    """How many times the plan walks the schedule: once, or once per window when they are chained."""
+    if plan.window is None or plan.window_mode != "chained":
+        return 1
+    return len(window_frames(plan.frames, plan.window, plan.overlap).frames)
 
 
 def check_sampler_latent(latent: torch.Tensor) -> None:

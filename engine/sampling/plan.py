@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 HOLD_MODES = ("noise_mask", "timestep")
+WINDOW_MODES = ("fused", "chained")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class SamplingPlan:
     window: sample in overlapping windows of this many latent frames, fused at every step
         (engine/sampling/windows.py); None = the whole clip at once.
     overlap: latent frames neighbouring windows share.
+    window_mode: "fused" (every window at every step, averaged where they overlap) or "chained" (one
+        window after another, each holding what the one before made; kept frames are held by `hold_by`).
     wrap: time is circular (a loop): windows run on past the last frame into the first.
     source_prompt: the prompt [1, L, D] that describes `latent`; with it the plan is a FlowEdit: from the
         source, each step moves by the target prompt's prediction minus the source prompt's on the same
@@ -45,6 +48,7 @@ class SamplingPlan:
     hold_by: str = "noise_mask"
     window: int | None = None
     overlap: int = 0
+    window_mode: str = "fused"
     wrap: bool = False
     source_prompt: torch.Tensor | None = None
 
@@ -63,6 +67,11 @@ class SamplingPlan:
         if self.window is not None and not 0 <= self.overlap < self.window:
             raise ValueError(f"windows of {self.window} latent frames need an overlap from 0 to {self.window - 1}; "
                              f"got {self.overlap}.")
+        if self.window_mode not in WINDOW_MODES:
+            raise ValueError(f"window_mode must be one of {WINDOW_MODES}, got {self.window_mode!r}.")
+        if self.window_mode == "chained" and (self.wrap or self.source_prompt is not None):
+            raise ValueError("chained windows run one after another from the first frame: they cannot wrap "
+                             "around or FlowEdit; use fused windows.")
         if self.source_prompt is not None and not self.latent.any():
             raise ValueError("a FlowEdit plan needs the source's latent; this one is empty.")
         self._check_prompts()

@@ -1,11 +1,13 @@
-"""Windows: a plan longer than the model's comfortable length, sampled as overlapping windows and fused.
+"""Windows: a plan longer than the model's comfortable length, sampled as overlapping windows.
 
-At every model call each window of latent frames is run on its own (its own timestep and prompt weights,
-positions from 0 as in training) and the velocities are averaged where windows overlap, weighted by a
-ramp that falls towards each window's ends, so neighbouring windows agree at every step instead of being
-cut apart afterwards (the idea of core's context windows, written here for our velocity layer). With
-`wrap`, time is circular: windows run on past the last frame into the first, so the clip's end flows into
-its start (a loop).
+Fused: at every model call each window of latent frames is run on its own (its own timestep and prompt
+weights, positions from 0 as in training) and the velocities are averaged where windows overlap,
+weighted by a ramp that falls towards each window's ends, so neighbouring windows agree at every step
+instead of being cut apart afterwards (the idea of core's context windows, written here for our velocity
+layer). With `wrap`, time is circular: windows run on past the last frame into the first.
+Chained: the windows are sampled one after another, each holding the frames it shares with the one
+before as known frames (as Re-cut extends a clip), so what the first window settled — the object's
+colour and shape — is what the next one continues (the idea of LTX's looping sampler).
 """
 from dataclasses import dataclass
 
@@ -78,3 +80,17 @@ def windowed(velocity, windows: Windows):
         return (total / weight_sum.reshape(1, 1, -1, 1, 1)).to(x.dtype)
 
     return fused
+
+
+def sample_in_turn(run_window, windows: Windows, latent: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """Chained windows: `run_window(k, index, latent, keep)` samples window k's frames `index` from their
+    latent with `keep` [len(index)] marking frames to hold, and returns them; frames an earlier window
+    made are held. Returns the whole latent."""
+    out = latent.clone()
+    made = torch.zeros(latent.shape[2], dtype=torch.bool)
+    held = torch.zeros(latent.shape[2]) if keep is None else keep.float().cpu()
+    for k, index in enumerate(windows.frames):
+        window_keep = torch.where(made[index], 1.0, held[index])
+        out[:, :, index.to(out.device)] = run_window(k, index, out[:, :, index.to(out.device)], window_keep)
+        made[index] = True
+    return out

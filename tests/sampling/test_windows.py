@@ -65,3 +65,21 @@ def test_each_window_sees_only_its_frames():
 
     windowed(recorder, window_frames(17, 5, 2))(torch.zeros(1, 1, 17, 1, 1), torch.zeros(1), None)
     assert seen and set(seen) == {5}
+
+
+def test_chained_windows_hold_what_the_window_before_made():
+    from spacetime.engine.sampling.windows import sample_in_turn
+
+    seen = []
+
+    def run_window(k, index, latent, keep):
+        seen.append((index.tolist(), keep.tolist()))
+        return torch.full_like(latent, float(k + 1))
+
+    keep = torch.zeros(11)
+    keep[0] = 1  # a frame the plan itself keeps
+    out = sample_in_turn(run_window, window_frames(11, 5, 2), torch.zeros(1, 1, 11, 1, 1), keep)
+    assert seen[0] == ([0, 1, 2, 3, 4], [1, 0, 0, 0, 0])
+    for (index, held), (before, _) in zip(seen[1:], seen):
+        assert held == [float(i in before) for i in index]
+    assert (out > 0).all()
