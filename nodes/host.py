@@ -78,10 +78,11 @@ class PlacedModel:
     def device(self) -> torch.device:
         return self.patcher.load_device
 
-    def load(self) -> torch.nn.Module:
-        """Ask ComfyUI to make room and put the weights on the compute device; returns the module."""
+    def load(self, working_memory: int = 0) -> torch.nn.Module:
+        """Ask ComfyUI to make room (for the weights and `working_memory` bytes besides, unloading other
+        models as needed) and put the weights on the compute device; returns the module."""
         # Fully: our modules are plain torch, so a partial load would leave layers on the offload device.
-        mm.load_models_gpu([self.patcher], force_full_load=True)
+        mm.load_models_gpu([self.patcher], memory_required=working_memory, force_full_load=True)
         return self.patcher.model
 
 
@@ -133,6 +134,11 @@ def step_reporter(total: int, preview=None):
 
 def check_interrupt() -> None:
     mm.throw_exception_if_processing_interrupted()
+
+
+def free_memory(device: torch.device) -> int:
+    """Bytes free on `device` as ComfyUI counts them (free device memory plus torch's unused cache; RAM on the CPU)."""
+    return mm.get_free_memory(device)
 
 
 def intermediate_device() -> torch.device:

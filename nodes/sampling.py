@@ -6,10 +6,11 @@ from comfy_api.latest import io
 from ..engine.editing import REMIX_METHODS, STRENGTHS, remix_plan, remix_strength, storyboard_prompts
 from ..engine.editing.remix import CUSTOM
 from ..engine.frame_mask import keep_from_mask
-from ..engine.generation import SamplerSettings, run_plan
+from ..engine.generation import SamplerSettings, passes, run_plan
+from ..engine.memory import DiTShape, check_sampling, sampling_bytes
 from ..engine.preview import latent_preview
 from ..engine.sampling import SOLVERS, SamplingPlan
-from ..engine.sampling.plan import HOLD_MODES
+from ..engine.sampling.plan import HOLD_MODES, WINDOW_MODES
 from ..engine.video_shape import TIME_STRIDE, frame_count, latent_frames, length_problem
 from . import host
 from .conditioning import checked_latent, conditioning_embedding, check_storyboard
@@ -65,13 +66,26 @@ def common_inputs() -> list:
     ]
 
 
+def load_for(dit, plan: SamplingPlan):
+    """Load the DiT with room for sampling the plan (ComfyUI unloads other models for it); refuse with what
+    would fit when even then the device is too small."""
+    module = dit.module
+    frames = min(plan.window or plan.frames, plan.frames)  # windows are sampled one after another
+    shape = (*plan.latent.shape[:2], frames, *plan.latent.shape[3:])
+    dims, dtype = DiTShape(module.config.dim, module.config.ffn_dim), module.blocks[0].ffn[0].weight.dtype
+    model = dit.load(sampling_bytes(shape, dims, dtype, module.attention_backend))
+    check_sampling(shape, dims, dtype, module.attention_backend, host.free_memory(dit.device))
+    return model
+
+
 def sample_plan(dit, latent: dict, plan_for, seed, steps, cfg, shift, sampler) -> io.NodeOutput:
-    """Load the model, build the plan with `plan_for(model)`, run it with a progress bar and previews."""
-    model = dit.load()
-    plan = plan_for(model)
+    """Build the plan with `plan_for(model)`, load the model, run it with a progress bar and previews."""
+    plan = plan_for(dit.module)
+    model = load_for(dit, plan)
     settings = SamplerSettings(seed, steps, cfg, shift, sampler)
     with torch.no_grad():
-        out = run_plan(model, plan, settings, callback=host.step_reporter(steps, preview_image), device=dit.device,
+        out = run_plan(model, plan, settings, callback=host.step_reporter(steps * passes(plan), preview_image),
+                       device=dit.device,
                        batch_index=latent.get("batch_index"))
     return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 
@@ -105,18 +119,24 @@ class Sampler(io.ComfyNode):
                              "2.1, 17 for the shapes model), fused at every step; 0 = the whole clip at once."),
                 io.Int.Input("window_overlap", default=8, min=0, max=100000, step=TIME_STRIDE, optional=True,
                              tooltip="Frames neighbouring windows share (a multiple of 4)."),
+                io.Combo.Input("window_mode", options=list(WINDOW_MODES), default="chained", optional=True,
+                               tooltip="chained: windows one after another, each continuing the frames it shares "
+                               "with the one before (keeps the object as it is); fused: every window at every "
+                               "step, averaged where they overlap (core's context windows)."),
             ],
             outputs=[io.Latent.Output()],
         )
 
     @classmethod
-    def validate_inputs(cls, sampler, hold="auto", window_frames=0, window_overlap=8):
+    def validate_inputs(cls, sampler, hold="auto", window_frames=0, window_overlap=8, window_mode="chained"):
         return checked(choice_problem("sampler", sampler, SAMPLERS), choice_problem("hold", hold, HOLDS),
-                       window_problems(window_frames, window_overlap))
+                       window_problems(window_frames, window_overlap),
+                       choice_problem("window_mode", window_mode, WINDOW_MODES))
 
     @classmethod
     def execute(cls, dit, positive, negative, latent, seed, steps, cfg, shift, sampler, denoise,
-                frame_mask=None, hold="auto", storyboard=None, window_frames=0, window_overlap=8) -> io.NodeOutput:
+                frame_mask=None, hold="auto", storyboard=None, window_frames=0, window_overlap=8,
+                window_mode="chained") -> io.NodeOutput:
         config = dit.module.config
         samples = checked_latent(latent, config.in_dim)
         mask = frame_mask if frame_mask is not None else latent.get("noise_mask")
@@ -133,7 +153,8 @@ class Sampler(io.ComfyNode):
             positive, weights = storyboard_prompts(storyboard, positive, frames, frame_count(frames))
         windows = {}
         if window_frames:
-            windows = dict(window=latent_frames(window_frames), overlap=window_overlap // TIME_STRIDE)
+            windows = dict(window=latent_frames(window_frames), overlap=window_overlap // TIME_STRIDE,
+                           window_mode=window_mode)
 
         def plan_for(model):
             return SamplingPlan(samples.float(), positive, negative, frame_weights=weights, strength=denoise, keep=keep,

@@ -9,6 +9,7 @@ import folder_paths
 from comfy_api.latest import InputImpl, Types, io, ui
 
 from ..engine.frames import decode_to_images, encode_images
+from ..engine.memory import check_decode, decode_bytes
 from ..engine.video import Selection, frame_rate, load_video, next_free_path, write_video
 from ..engine.video.input_files import input_path, input_problem, video_names
 from ..engine.video.watermark import CORNERS, add_watermark
@@ -50,7 +51,12 @@ class Decode(io.ComfyNode):
             host.check_interrupt()
             bar.update_absolute(done, total)
 
-        model = vae.load()
+        first = vae.module.decoder.conv1.weight  # 4 x the VAE's base width
+        vae_dim, dtype = first.shape[0] // 4, first.dtype
+        model = vae.load(decode_bytes(samples.shape, vae_dim, dtype, tile))
+        on_host = vae.device.type == "cpu"  # the frames are filled in host memory, beside the VAE's or not
+        check_decode(samples.shape, vae_dim, dtype, tile, host.free_memory(vae.device),
+                     None if on_host else host.free_memory(torch.device("cpu")))
         with torch.no_grad():
             images = decode_to_images(model, samples.to(vae.device), tile, progress)
         return io.NodeOutput(images.to(host.intermediate_device()))
