@@ -95,9 +95,13 @@ def test_windows_as_long_as_the_clip_change_nothing_and_shorter_ones_run(host):
     plain = saved_latent(host, sampled(base_graph()))
     whole = saved_latent(host, sampled(base_graph(), window_frames=17, window_overlap=8))
     assert np.abs(whole.numpy() - plain.numpy()).max() <= 1e-5
-    short = saved_latent(host, sampled(base_graph(), window_frames=9, window_overlap=4))
-    assert short.shape == plain.shape and np.isfinite(short.numpy()).all()
-    assert not np.allclose(short.numpy(), plain.numpy())
+    for mode in ("chained", "fused"):
+        short = saved_latent(host, sampled(base_graph(), window_frames=9, window_overlap=4, window_mode=mode))
+        assert short.shape == plain.shape and np.isfinite(short.numpy()).all()
+        assert not np.allclose(short.numpy(), plain.numpy())
+    chained = saved_latent(host, sampled(base_graph(), window_frames=9, window_overlap=4))
+    fused = saved_latent(host, sampled(base_graph(), window_frames=9, window_overlap=4, window_mode="fused"))
+    assert not np.allclose(fused.numpy(), chained.numpy())
 
 
 def remixed(strength="moderate", method="flowedit", source_positive=("4", 0), custom=0.5, with_source=True):
