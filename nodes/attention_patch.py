@@ -24,12 +24,12 @@ class PatchAttention(io.ComfyNode):
             description="Runs a core model's attention (e.g. Wan 2.1 from Load Diffusion Model) on Spacetime's "
             "attention backends. Put it between the model loader and the sampler.",
             inputs=[
-                io.Model.Input("model"),
+                io.Model.Input("model", tooltip="A core MODEL (e.g. Wan 2.1 from Load Diffusion Model)."),
                 io.Combo.Input("backend", options=list(BACKEND_NAMES), default="auto",
                                tooltip="Attention backend; the one actually used is logged once. Calls with "
                                "masks it cannot take keep core's attention (also logged once)."),
             ],
-            outputs=[io.Model.Output()],
+            outputs=[io.Model.Output(tooltip="The same model, its attention on the chosen backend; for core samplers.")],
         )
 
     @classmethod

@@ -31,14 +31,15 @@ class Extend(io.ComfyNode):
             description="Keeps a range of a clip and prepares new frames after it, before it, or both. Sample the "
             "latent, decode it, then Finish Edit: the kept frames come back pixel-identical.",
             inputs=[
-                VAE.Input("vae"),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE; encodes the given frames."),
                 *clip_inputs(),
                 io.Int.Input("keep_start", default=0, min=0, max=100000, tooltip="First frame to keep (0 = first)."),
                 io.Int.Input("keep_end", default=-1, min=-1, max=100000, tooltip="Last frame to keep; -1 = the last."),
                 io.Combo.Input("direction", options=list(DIRECTIONS), default="forward",
                                tooltip="Where the new frames go; 'both' splits them, the earlier side the smaller half."),
-                io.Float.Input("add", default=12.0, min=0.0, max=10000.0, step=1.0, tooltip="How much to add."),
-                io.Combo.Input("unit", options=UNITS, default="frames"),
+                io.Float.Input("add", default=12.0, min=0.0, max=10000.0, step=1.0,
+                               tooltip="How much new video to add, in 'unit' (e.g. 12 frames or 2 seconds)."),
+                io.Combo.Input("unit", options=UNITS, default="frames", tooltip="What 'add' counts: frames or seconds."),
                 io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0,
                                tooltip="Frame rate for 'seconds' with IMAGE frames (a VIDEO has its own)."),
                 io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
@@ -69,8 +70,8 @@ class ImageToVideo(io.ComfyNode):
             description="Prepares a clip that starts on exactly this image (the first, if a batch is given), for a "
             "text-to-video model. Sample, decode, then Finish Edit.",
             inputs=[
-                VAE.Input("vae"),
-                io.Image.Input("image"),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE; encodes the given frames."),
+                io.Image.Input("image", tooltip="The first frame of the clip (the first image of a batch)."),
                 io.Int.Input("length", default=33, min=2, max=1025, tooltip="Frames in the clip, the image included."),
             ],
             outputs=edit_outputs(),
@@ -93,7 +94,7 @@ class Loop(io.ComfyNode):
             description="Turns a clip into a seamless loop: prepares a bridge from its end back to its start. For a "
             "new loop from a prompt, feed it a text-to-video clip. Sample, decode, then Finish Edit.",
             inputs=[
-                VAE.Input("vae"),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE; encodes the given frames."),
                 *clip_inputs(),
                 io.Int.Input("bridge_frames", default=12, min=1, max=1025,
                              tooltip="New frames between the clip's end and its start; the loop is the clip's "
@@ -123,10 +124,12 @@ class Blend(io.ComfyNode):
             "then B. mix: each frame B's share of the way from A to B by the curve, as long as the shorter clip "
             "(sample at denoise below 1 to keep more of both). Sample, decode, then Finish Edit.",
             inputs=[
-                VAE.Input("vae"),
-                io.Image.Input("clip_a"),
-                io.Image.Input("clip_b"),
-                io.Combo.Input("mode", options=list(BLEND_MODES), default="transition"),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE; encodes the given frames."),
+                io.Image.Input("clip_a", tooltip="The first clip, as IMAGE frames."),
+                io.Image.Input("clip_b", tooltip="The second clip, as IMAGE frames."),
+                io.Combo.Input("mode", options=list(BLEND_MODES), default="transition",
+                               tooltip="transition: A, then new frames into B, then B; mix: A turning into B "
+                               "frame by frame along the curve."),
                 io.Int.Input("transition_frames", default=12, min=1, max=1025, tooltip="transition: new frames between."),
                 io.String.Input("curve", default="0:0, 0.3:0, 0.7:1, 1:1",
                                 tooltip="mix: B's share over time, 'time:share' pairs with both from 0 to 1."),
@@ -167,10 +170,10 @@ class FinishEdit(io.ComfyNode):
             description="The finished clip from an edit and its decoded frames: given frames spliced back "
             "pixel-identical, generated frames colour-matched to them, padding dropped.",
             inputs=[
-                Edit.Input("edit"),
+                Edit.Input("edit", tooltip="The EDIT output of the node that prepared this latent."),
                 io.Image.Input("images", tooltip="The decoded latent of this edit (ours or core's VAE Decode)."),
             ],
-            outputs=[io.Image.Output()],
+            outputs=[io.Image.Output(tooltip="The finished clip as IMAGE frames, for Save Video.")],
         )
 
     @classmethod

@@ -30,13 +30,16 @@ class EmptyVideoLatent(io.ComfyNode):
             description="An empty Wan 2.1 video latent. Width and height must be multiples of 16; "
             "length (frames) must be 1 + 4k, e.g. 33 or 81.",
             inputs=[
-                io.Int.Input("width", default=832, min=16, max=MAX_SIZE, step=16),
-                io.Int.Input("height", default=480, min=16, max=MAX_SIZE, step=16),
+                io.Int.Input("width", default=832, min=16, max=MAX_SIZE, step=16,
+                             tooltip="Video width in pixels, a multiple of 16 (832 for Wan 2.1 480p)."),
+                io.Int.Input("height", default=480, min=16, max=MAX_SIZE, step=16,
+                             tooltip="Video height in pixels, a multiple of 16 (480 for Wan 2.1 480p)."),
                 io.Int.Input("length", default=33, min=1, max=MAX_LENGTH, step=4,
                              tooltip="Frames; 1 + 4k (1, 5, …, 33, …, 81)."),
-                io.Int.Input("batch_size", default=1, min=1, max=64),
+                io.Int.Input("batch_size", default=1, min=1, max=64,
+                             tooltip="Videos sampled together from the same prompts."),
             ],
-            outputs=[io.Latent.Output()],
+            outputs=[io.Latent.Output(tooltip="An empty (zero) video latent of that size and length, for the Sampler.")],
         )
 
     @classmethod

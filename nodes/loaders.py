@@ -23,13 +23,15 @@ class LoadDiT(io.ComfyNode):
             description="A Wan 2.1 text-to-video diffusion model (1.3B or 14B; bf16, fp16, fp32 or fp8 files) "
             "from models/diffusion_models.",
             inputs=[
-                io.Combo.Input("dit_name", options=host.model_files("diffusion_models")),
+                io.Combo.Input("dit_name", options=host.model_files("diffusion_models"),
+                               tooltip="A file in models/diffusion_models, e.g. wan2.1_t2v_1.3B_bf16.safetensors "
+                               "(Comfy-Org/Wan_2.1_ComfyUI_repackaged) or the pack's shapes_world model."),
                 io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default",
                                tooltip="Compute dtype; default keeps the file's (bf16 for fp8 files)."),
                 io.Combo.Input("attention", options=list(BACKEND_NAMES), default="auto",
                                tooltip="Attention backend; the one actually used is logged once."),
             ],
-            outputs=[DiT.Output(display_name="dit")],
+            outputs=[DiT.Output(display_name="dit", tooltip="The loaded video model, for the Sampler and Remix.")],
         )
 
     @classmethod
@@ -65,10 +67,14 @@ class LoadTextEncoder(io.ComfyNode):
             category="Spacetime",
             description="The umT5-XXL text encoder Wan 2.1 uses (with its tokenizer) from models/text_encoders.",
             inputs=[
-                io.Combo.Input("text_encoder_name", options=host.model_files("text_encoders")),
-                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default"),
+                io.Combo.Input("text_encoder_name", options=host.model_files("text_encoders"),
+                               tooltip="A umT5-XXL file in models/text_encoders, e.g. "
+                               "umt5_xxl_fp8_e4m3fn_scaled.safetensors (or the pack's shapes_world encoder)."),
+                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default",
+                               tooltip="Compute dtype; default keeps the file's (bf16 for fp8 files)."),
             ],
-            outputs=[TextEncoder.Output(display_name="text_encoder")],
+            outputs=[TextEncoder.Output(display_name="text_encoder",
+                                        tooltip="The loaded text encoder, for Text Encode and Storyboard.")],
         )
 
     @classmethod
@@ -96,10 +102,13 @@ class LoadVAE(io.ComfyNode):
             category="Spacetime",
             description="The Wan 2.1 video VAE from models/vae.",
             inputs=[
-                io.Combo.Input("vae_name", options=host.model_files("vae")),
-                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default"),
+                io.Combo.Input("vae_name", options=host.model_files("vae"),
+                               tooltip="The Wan 2.1 VAE in models/vae: wan_2.1_vae.safetensors (or the pack's "
+                               "shapes_world VAE)."),
+                io.Combo.Input("dtype", options=DTYPE_CHOICES, default="default",
+                               tooltip="Compute dtype; default keeps the file's."),
             ],
-            outputs=[VAE.Output(display_name="vae")],
+            outputs=[VAE.Output(display_name="vae", tooltip="The loaded video VAE, for Decode, Encode and the edit nodes.")],
         )
 
     @classmethod

@@ -22,4 +22,6 @@ def prepared(vae, edit) -> io.NodeOutput:
 
 
 def edit_outputs():
-    return [io.Latent.Output(display_name="latent"), Edit.Output(display_name="edit")]
+    return [io.Latent.Output(display_name="latent",
+                             tooltip="The latent to sample: given frames placed, a noise mask over the new ones."),
+            Edit.Output(display_name="edit", tooltip="What Finish Edit needs to splice the given frames back.")]

@@ -20,8 +20,10 @@ class ReadProvenance(io.ComfyNode):
             "ComfyUI's input folder: who made it, from what, its ingredients (the videos it was edited from, with "
             "theirs), and its validation state: Valid (signature and hashes check out; a locally made key is "
             "valid but untrusted), Trusted, Invalid (changed since it was signed), or none.",
-            inputs=[io.Combo.Input("file", options=video_names(host.input_directory()), upload=io.UploadType.video)],
-            outputs=[io.String.Output("manifest"), io.String.Output("validation_state")],
+            inputs=[io.Combo.Input("file", options=video_names(host.input_directory()), upload=io.UploadType.video,
+                                   tooltip="A video in ComfyUI's input folder (e.g. one Save Video made), or upload one.")],
+            outputs=[io.String.Output("manifest", tooltip="The C2PA manifest store as JSON ({} when there is none)."),
+                     io.String.Output("validation_state", tooltip="Valid, Trusted, Invalid, or none.")],
             is_output_node=True,
         )
 

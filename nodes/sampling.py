@@ -53,16 +53,24 @@ def window_problems(window_frames: int, window_overlap: int) -> str | None:
 def common_inputs() -> list:
     """The inputs every sampler here shares, in this order (the node contract pins them)."""
     return [
-        DiT.Input("dit"),
-        io.Conditioning.Input("positive"),
-        io.Conditioning.Input("negative"),
-        io.Latent.Input("latent"),
-        io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-        io.Int.Input("steps", default=30, min=1, max=1000),
-        io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01),
+        DiT.Input("dit", tooltip="The video model, from Load DiT."),
+        io.Conditioning.Input("positive", tooltip="What the video shows: Text Encode's positive."),
+        io.Conditioning.Input("negative", tooltip="What to steer away from: Text Encode's negative "
+                              "(used when cfg > 1)."),
+        io.Latent.Input("latent", tooltip="The video latent to sample: Empty Video Latent, or a prepared/encoded "
+                        "one for edits; its size and length set the clip's."),
+        io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                     tooltip="Noise seed; the same seed and settings give the same video."),
+        io.Int.Input("steps", default=30, min=1, max=1000,
+                     tooltip="Denoising steps; more is slower and finer (20-50; 30 for Wan 2.1)."),
+        io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01,
+                       tooltip="Classifier-free guidance: how strongly to follow the prompt over the negative "
+                       "(5-6 for Wan 2.1; 1 skips the negative and runs twice as fast)."),
         io.Float.Input("shift", default=8.0, min=0.01, max=100.0, step=0.1, round=0.01,
                        tooltip="Shifts the noise schedule toward high noise; 8 as in core, 5 in Wan's CLI."),
-        io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc"),
+        io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc",
+                       tooltip="Flow solver: uni_pc (default, good in few steps), uni_pc_bh2, or euler "
+                       "(simplest, needs more steps)."),
     ]
 
 
@@ -124,7 +132,7 @@ class Sampler(io.ComfyNode):
                                "with the one before (keeps the object as it is); fused: every window at every "
                                "step, averaged where they overlap (core's context windows)."),
             ],
-            outputs=[io.Latent.Output()],
+            outputs=[io.Latent.Output(tooltip="The sampled video latent; decode it with Decode.")],
         )
 
     @classmethod
@@ -180,12 +188,14 @@ class Remix(io.ComfyNode):
                                + "; custom uses custom_strength."),
                 io.Float.Input("custom_strength", default=0.5, min=0.0, max=1.0, step=0.01,
                                tooltip="With strength 'custom': 0 keeps the video, 1 re-draws it entirely."),
-                io.Combo.Input("method", options=list(REMIX_METHODS), default="flowedit"),
+                io.Combo.Input("method", options=list(REMIX_METHODS), default="flowedit",
+                               tooltip="flowedit keeps layout and motion best; renoise noises the video "
+                               "part-way and denoises it (core's img2img)."),
                 io.Conditioning.Input("source_positive", optional=True,
                                       tooltip="flowedit: a prompt describing the video as it is (without one, the "
                                       "negative prompt stands in, which keeps less of it)."),
             ],
-            outputs=[io.Latent.Output()],
+            outputs=[io.Latent.Output(tooltip="The remixed video latent; decode it with Decode.")],
         )
 
     @classmethod

@@ -36,14 +36,17 @@ class StoryboardText(io.ComfyNode):
             description="A storyboard written as text, one card a line: 'TIME: prompt', with TIME in seconds "
             "('2s', '1.5s') or frames ('frame 32' or '32'). Lines starting with # are comments.",
             inputs=[
-                TextEncoder.Input("text_encoder"),
+                TextEncoder.Input("text_encoder", tooltip="The umT5 encoder, from Load umT5 Text Encoder; encodes every card."),
                 io.String.Input("text", multiline=True,
                                 default="0s: a red circle moves right on a black background\n"
-                                "0.5s: a blue circle moves right on a black background"),
+                                "0.5s: a blue circle moves right on a black background",
+                                tooltip="One card a line, 'TIME: prompt'; TIME as '2s', '1.5s', 'frame 32' or '32'. "
+                                "# starts a comment."),
                 fps_input(),
                 transition_input(),
             ],
-            outputs=[StoryboardType.Output(display_name="storyboard")],
+            outputs=[StoryboardType.Output(display_name="storyboard",
+                                            tooltip="The cards, for the Sampler's storyboard input.")],
         )
 
     @classmethod
@@ -69,8 +72,10 @@ class StoryboardCard(io.ComfyNode):
             "is connected, at this time). Chain cards in time order through `storyboard`.",
             inputs=[
                 io.Conditioning.Input("prompt", tooltip="The card's prompt (e.g. from Text Encode's positive)."),
-                io.Float.Input("time", default=0.0, min=0.0, max=100000.0, step=0.1),
-                io.Combo.Input("unit", options=list(TIME_UNITS), default="seconds"),
+                io.Float.Input("time", default=0.0, min=0.0, max=100000.0, step=0.1,
+                               tooltip="When this card starts, in 'unit' (0 = the first frame)."),
+                io.Combo.Input("unit", options=list(TIME_UNITS), default="seconds",
+                               tooltip="What 'time' counts: seconds (at fps) or video frames."),
                 fps_input(),
                 transition_input(),
                 StoryboardType.Input("storyboard", optional=True, tooltip="The cards before this one."),
@@ -78,7 +83,8 @@ class StoryboardCard(io.ComfyNode):
                                tooltip="A keyframe shown at this time (its first image); prepare the latent with "
                                "Storyboard Keyframes."),
             ],
-            outputs=[StoryboardType.Output(display_name="storyboard")],
+            outputs=[StoryboardType.Output(display_name="storyboard",
+                                            tooltip="The cards so far, this one included: chain on, or into the Sampler.")],
         )
 
     @classmethod
@@ -105,11 +111,14 @@ class StoryboardKeyframes(io.ComfyNode):
             description="Prepares a video latent that holds each card's keyframe image at its time (over the 4 "
             "frames of its latent frame; frame 0 alone). Sample it with the storyboard, decode, then Finish Edit.",
             inputs=[
-                VAE.Input("vae"),
-                StoryboardType.Input("storyboard"),
-                io.Int.Input("width", default=832, min=16, max=8192, step=16),
-                io.Int.Input("height", default=480, min=16, max=8192, step=16),
-                io.Int.Input("length", default=81, min=1, max=100001, step=4),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE; encodes the keyframes."),
+                StoryboardType.Input("storyboard", tooltip="The cards whose images are the keyframes."),
+                io.Int.Input("width", default=832, min=16, max=8192, step=16,
+                             tooltip="Video width in pixels, a multiple of 16; the keyframes must have this size."),
+                io.Int.Input("height", default=480, min=16, max=8192, step=16,
+                             tooltip="Video height in pixels, a multiple of 16; the keyframes must have this size."),
+                io.Int.Input("length", default=81, min=1, max=100001, step=4,
+                             tooltip="Frames; 1 + 4k (81 is 5 s at 16 fps)."),
             ],
             outputs=edit_outputs(),
         )

@@ -30,10 +30,14 @@ def style_folders() -> list[pathlib.Path]:
 def sampler_inputs(tooltip: str) -> list:
     """steps, cfg, shift and sampler, with the sampler node's defaults and ranges."""
     return [
-        io.Int.Input("steps", default=30, min=1, max=1000, optional=True, tooltip=tooltip),
-        io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01, optional=True, tooltip=tooltip),
-        io.Float.Input("shift", default=8.0, min=0.01, max=100.0, step=0.1, round=0.01, optional=True, tooltip=tooltip),
-        io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc", optional=True, tooltip=tooltip),
+        io.Int.Input("steps", default=30, min=1, max=1000, optional=True,
+                     tooltip=f"Sampler steps (20-50; 30 for Wan 2.1). {tooltip}"),
+        io.Float.Input("cfg", default=6.0, min=0.0, max=100.0, step=0.1, round=0.01, optional=True,
+                       tooltip=f"Prompt guidance (5-6 for Wan 2.1; 1 skips the negative). {tooltip}"),
+        io.Float.Input("shift", default=8.0, min=0.01, max=100.0, step=0.1, round=0.01, optional=True,
+                       tooltip=f"Noise schedule shift (8 as in core, 5 in Wan's CLI). {tooltip}"),
+        io.Combo.Input("sampler", options=SAMPLERS, default="uni_pc", optional=True,
+                       tooltip=f"Flow solver (uni_pc, uni_pc_bh2 or euler). {tooltip}"),
     ]
 
 
@@ -57,19 +61,23 @@ class ApplyStyle(io.ComfyNode):
             "to yours. Its sampler settings come out as the preset sets them, or as given here where it sets "
             f"none. Presets: the pack's styles/ folder and ComfyUI/user/{USER_FOLDER}/.",
             inputs=[
-                io.Combo.Input("style", options=list_styles(style_folders())),
-                io.String.Input("prompt", multiline=True, dynamic_prompts=True),
+                io.Combo.Input("style", options=list_styles(style_folders()),
+                               tooltip="A preset from the pack's styles/ folder or your ComfyUI/user folder."),
+                io.String.Input("prompt", multiline=True, dynamic_prompts=True,
+                                tooltip="Your prompt; the style's template puts it in place of {prompt}."),
                 io.String.Input("negative_prompt", multiline=True, dynamic_prompts=True, default="",
                                 tooltip="Added after the preset's negative prompt."),
                 *sampler_inputs("Used when the style sets no value for it."),
             ],
             outputs=[
-                io.String.Output(display_name="prompt"),
-                io.String.Output(display_name="negative_prompt"),
-                io.Int.Output(display_name="steps"),
-                io.Float.Output(display_name="cfg"),
-                io.Float.Output(display_name="shift"),
-                SamplerName.Output(display_name="sampler"),
+                io.String.Output(display_name="prompt", tooltip="The styled prompt, for Text Encode's prompt."),
+                io.String.Output(display_name="negative_prompt",
+                                 tooltip="The preset's negative prompt and yours, for Text Encode's negative_prompt."),
+                io.Int.Output(display_name="steps", tooltip="Steps for the Sampler (the style's, else the input)."),
+                io.Float.Output(display_name="cfg", tooltip="cfg for the Sampler (the style's, else the input)."),
+                io.Float.Output(display_name="shift", tooltip="shift for the Sampler (the style's, else the input)."),
+                SamplerName.Output(display_name="sampler",
+                                   tooltip="The sampler for the Sampler (the style's, else the input)."),
             ],
         )
 
@@ -103,11 +111,13 @@ class SaveStyle(io.ComfyNode):
             inputs=[
                 io.String.Input("name", default="my style",
                                 tooltip="The file's name: letters, digits, spaces, '-' and '_'."),
-                io.String.Input("description", multiline=True, default=""),
+                io.String.Input("description", multiline=True, default="",
+                                tooltip="A line or two on what the style looks like (stored in the file)."),
                 # No dynamic prompts here: the front end would turn the {prompt} slot into the word "prompt".
                 io.String.Input("prompt_template", multiline=True, default="{prompt}", dynamic_prompts=False,
                                 tooltip="The styled prompt: {prompt} once, where the prompt goes; no other braces."),
-                io.String.Input("negative_prompt", multiline=True, default="", dynamic_prompts=False),
+                io.String.Input("negative_prompt", multiline=True, default="", dynamic_prompts=False,
+                                tooltip="What the style avoids; joined to the user's negative prompt."),
                 io.Boolean.Input("save_sampler_settings", default=False, optional=True,
                                  tooltip="Also store steps, cfg, shift and sampler as the style's defaults."),
                 *sampler_inputs("Stored when save_sampler_settings is on."),

@@ -21,12 +21,17 @@ class TextEncode(io.ComfyNode):
             description="Encodes a prompt and a negative prompt with umT5. The CONDITIONING works with core "
             "conditioning nodes and core samplers for Wan, and core's works with ours.",
             inputs=[
-                TextEncoder.Input("text_encoder"),
-                io.String.Input("prompt", multiline=True, dynamic_prompts=True),
-                io.String.Input("negative_prompt", multiline=True, dynamic_prompts=True, default=""),
+                TextEncoder.Input("text_encoder", tooltip="The umT5 encoder, from Load umT5 Text Encoder."),
+                io.String.Input("prompt", multiline=True, dynamic_prompts=True,
+                                tooltip="What the video shows: subject, action, setting, camera, style; "
+                                "a sentence or two (up to 512 tokens)."),
+                io.String.Input("negative_prompt", multiline=True, dynamic_prompts=True, default="",
+                                tooltip="What to avoid (e.g. blurry, static, distorted); used when the sampler's "
+                                "cfg > 1. May be empty."),
             ],
-            outputs=[io.Conditioning.Output(display_name="positive"),
-                     io.Conditioning.Output(display_name="negative")],
+            outputs=[io.Conditioning.Output(display_name="positive", tooltip="The prompt's conditioning, for the sampler's positive."),
+                     io.Conditioning.Output(display_name="negative",
+                                            tooltip="The negative prompt's conditioning, for the sampler's negative.")],
         )
 
     @classmethod

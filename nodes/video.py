@@ -33,12 +33,12 @@ class Decode(io.ComfyNode):
             description="Decodes a Wan 2.1 latent into frames, one latent frame at a time (memory stays flat "
             "in clip length). Tiling bounds memory at large sizes.",
             inputs=[
-                VAE.Input("vae"),
-                io.Latent.Input("latent"),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE."),
+                io.Latent.Input("latent", tooltip="The video latent to decode, e.g. from the Sampler."),
                 io.Int.Input("tile_size", default=0, min=0, max=4096, step=16,
                              tooltip="Decode in tiles of this many pixels (0: no tiling)."),
             ],
-            outputs=[io.Image.Output()],
+            outputs=[io.Image.Output(tooltip="The video as IMAGE frames (1 + 4 per latent frame after the first).")],
         )
 
     @classmethod
@@ -72,10 +72,10 @@ class Encode(io.ComfyNode):
             description="Encodes frames (IMAGE, or a core VIDEO) into a Wan 2.1 LATENT. Wan's causal VAE encodes "
             "the first frame alone, then 4 frames per latent frame, so the clip needs 1 + 4k frames.",
             inputs=[
-                VAE.Input("vae"),
+                VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE."),
                 *clip_inputs(),
             ],
-            outputs=[io.Latent.Output()],
+            outputs=[io.Latent.Output(tooltip="The clip as a Wan 2.1 latent, e.g. for Remix or a Sampler at denoise < 1.")],
         )
 
     @classmethod
@@ -113,20 +113,25 @@ class SaveVideo(io.ComfyNode):
             "provenance record in the file, and a signed C2PA manifest (mp4: inside, webm: a NAME.c2pa beside it). "
             "Never overwrites a file. Also outputs a core VIDEO.",
             inputs=[
-                io.Image.Input("images"),
-                io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0),
-                io.Combo.Input("format", options=FORMATS, default="mp4"),
+                io.Image.Input("images", tooltip="The frames to save, e.g. from Decode or Finish Edit."),
+                io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0,
+                               tooltip="Playback frame rate in frames per second (Wan 2.1 makes 16)."),
+                io.Combo.Input("format", options=FORMATS, default="mp4",
+                               tooltip="mp4 (H.264) plays everywhere; webm (VP9); webp and gif loop, without sound."),
                 io.Int.Input("quality", default=85, min=0, max=100,
                              tooltip="0-100; 100 is near lossless (webp: lossless)."),
-                io.String.Input("filename_prefix", default="spacetime/video"),
+                io.String.Input("filename_prefix", default="spacetime/video",
+                                tooltip="Start of the file name inside the output folder; 'a/b' saves b… in folder a."),
                 io.Audio.Input("audio", optional=True,
                                tooltip="Sound to put beside the frames (mp4: AAC, webm: Opus), cut to the video."),
                 io.String.Input("watermark", default="", optional=True,
                                 tooltip="Visible text drawn in a corner of every frame (empty: none)."),
-                io.Float.Input("watermark_opacity", default=0.5, min=0.0, max=1.0, step=0.05, optional=True),
-                io.Combo.Input("watermark_corner", options=list(CORNERS), default=CORNERS[0], optional=True),
+                io.Float.Input("watermark_opacity", default=0.5, min=0.0, max=1.0, step=0.05, optional=True,
+                               tooltip="How opaque the watermark text is: 0 invisible, 1 solid."),
+                io.Combo.Input("watermark_corner", options=list(CORNERS), default=CORNERS[0], optional=True,
+                               tooltip="The corner the watermark is drawn in."),
             ],
-            outputs=[io.Video.Output()],
+            outputs=[io.Video.Output(tooltip="The saved video as a core VIDEO (frames, fps and audio).")],
             hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo, io.Hidden.unique_id],
             is_output_node=True,
         )
@@ -173,7 +178,8 @@ class LoadVideo(io.ComfyNode):
             "sound. Picks a frame range, every n-th frame or a target fps, with caps on frames and size; a "
             "selection that would not fit in memory is refused before decoding, with what would fit.",
             inputs=[
-                io.Combo.Input("file", options=video_names(host.input_directory()), upload=io.UploadType.video),
+                io.Combo.Input("file", options=video_names(host.input_directory()), upload=io.UploadType.video,
+                               tooltip="A video in ComfyUI's input folder (mp4, webm, mkv, mov, ...), or upload one."),
                 io.Int.Input("start", default=0, min=0, max=10**7, tooltip="First frame to read (0: the first)."),
                 io.Int.Input("count", default=0, min=0, max=10**7,
                              tooltip="Frames of the file to read from start (0: to the end)."),
@@ -184,7 +190,9 @@ class LoadVideo(io.ComfyNode):
                 io.Int.Input("max_side", default=0, min=0, max=16384, step=16,
                              tooltip="Scale down so the longer side is at most this many pixels (0: keep)."),
             ],
-            outputs=[io.Image.Output("frames"), io.Float.Output("fps"), io.Audio.Output("audio")],
+            outputs=[io.Image.Output("frames", tooltip="The selected frames as IMAGE."),
+                     io.Float.Output("fps", tooltip="The frame rate of the selected frames, for Save Video."),
+                     io.Audio.Output("audio", tooltip="The file's sound as core AUDIO, e.g. for Save Video.")],
         )
 
     @classmethod
