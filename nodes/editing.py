@@ -9,7 +9,8 @@ from comfy_api.latest import io
 
 from ..engine.editing import (BLEND_MODES, DIRECTIONS, blend_mix, blend_transition, curve_weights, extend, finish,
                               image_to_video, loop, mask_weights, match_size)
-from .frames_input import clip_frames, clip_inputs, frames_to_add
+from ..engine.video.audio import crossfaded, frames_audio
+from .frames_input import audio_input, clip_audio, clip_frames, clip_inputs, frames_to_add
 from .prepare import edit_outputs, prepared
 from .types import VAE, Edit
 from .validation import checked, choice_problem
@@ -43,6 +44,7 @@ class Extend(io.ComfyNode):
                 io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0,
                                tooltip="Frame rate for 'seconds' with IMAGE frames (a VIDEO has its own)."),
                 io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
+                audio_input(),
             ],
             outputs=edit_outputs(),
         )
@@ -53,11 +55,12 @@ class Extend(io.ComfyNode):
 
     @classmethod
     def execute(cls, vae, keep_start, keep_end, direction, add, unit, fps, context_frames, images=None,
-                video=None) -> io.NodeOutput:
+                video=None, audio=None) -> io.NodeOutput:
         frames, video_fps = clip_frames(images, video)
         count = frames_to_add(add, unit, video_fps or fps)
         timeline = extend(frames, keep_start, keep_end, direction, count, context_frames)
-        return prepared(vae, timeline)
+        sound = clip_audio(audio, video)
+        return prepared(vae, timeline, lambda t: frames_audio([(sound, len(frames))], t.sources, video_fps or fps))
 
 
 class ImageToVideo(io.ComfyNode):
@@ -102,15 +105,20 @@ class Loop(io.ComfyNode):
                 io.Int.Input("change_frames", default=0, min=0, max=1025,
                              tooltip="Frames at each end of the clip the loop may re-make (0 keeps every frame)."),
                 io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
+                audio_input(),
+                io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0, optional=True,
+                               tooltip="Frame rate of IMAGE frames, to time their sound (a VIDEO has its own)."),
             ],
             outputs=edit_outputs(),
         )
 
     @classmethod
-    def execute(cls, vae, bridge_frames, change_frames, context_frames, images=None, video=None) -> io.NodeOutput:
-        frames, _ = clip_frames(images, video)
+    def execute(cls, vae, bridge_frames, change_frames, context_frames, images=None, video=None, audio=None,
+                fps=16.0) -> io.NodeOutput:
+        frames, video_fps = clip_frames(images, video)
         timeline = loop(frames, bridge_frames, change_frames, context_frames)
-        return prepared(vae, timeline)
+        sound = clip_audio(audio, video)
+        return prepared(vae, timeline, lambda t: frames_audio([(sound, len(frames))], t.sources, video_fps or fps))
 
 
 class Blend(io.ComfyNode):
@@ -138,6 +146,10 @@ class Blend(io.ComfyNode):
                 io.Int.Input("context_frames", default=5, min=1, max=1025, tooltip=CONTEXT_TOOLTIP),
                 io.Mask.Input("curve_mask", optional=True,
                               tooltip="mix: B's share per frame as a MASK (its mean per frame), instead of the curve."),
+                audio_input("audio_a", "clip A", ""),
+                audio_input("audio_b", "clip B", ""),
+                io.Float.Input("fps", default=16.0, min=1.0, max=120.0, step=1.0, optional=True,
+                               tooltip="Frame rate of IMAGE frames, to time their sound ."),
             ],
             outputs=edit_outputs(),
         )
@@ -148,16 +160,18 @@ class Blend(io.ComfyNode):
 
     @classmethod
     def execute(cls, vae, clip_a, clip_b, mode, transition_frames, curve, fit, context_frames,
-                curve_mask=None) -> io.NodeOutput:
+                curve_mask=None, audio_a=None, audio_b=None, fps=16.0) -> io.NodeOutput:
         a, _ = clip_frames(clip_a, None, "clip A")
         b = match_size(clip_b.float().cpu(), a, resize=fit == "resize")
         b, _ = clip_frames(b, None, "clip B")
         if mode == "transition":
             timeline = blend_transition(a, b, transition_frames, context_frames)
-            return prepared(vae, timeline)
+            clips = [(audio_a, len(a)), (audio_b, len(b))]
+            return prepared(vae, timeline, lambda t: frames_audio(clips, t.sources, fps))
         frames = min(len(a), len(b))
         share = curve_weights(curve, frames) if curve_mask is None else mask_weights(curve_mask, frames)
-        return prepared(vae, lambda encode: blend_mix(a, b, share, encode))  # it encodes both clips itself
+        return prepared(vae, lambda encode: blend_mix(a, b, share, encode),  # it encodes both clips itself
+                        lambda _: crossfaded(audio_a, audio_b, share, fps))
 
 
 class FinishEdit(io.ComfyNode):
@@ -173,12 +187,15 @@ class FinishEdit(io.ComfyNode):
                 Edit.Input("edit", tooltip="The EDIT output of the node that prepared this latent."),
                 io.Image.Input("images", tooltip="The decoded latent of this edit (ours or core's VAE Decode)."),
             ],
-            outputs=[io.Image.Output(tooltip="The finished clip as IMAGE frames, for Save Video.")],
+            outputs=[io.Image.Output(tooltip="The finished clip as IMAGE frames, for Save Video."),
+                     io.Audio.Output(display_name="audio",
+                                     tooltip="The finished clip's sound (the given frames' own, silence under new "
+                                     "frames), for Save Video's audio; empty when the edit's clips had none.")],
         )
 
     @classmethod
     def execute(cls, edit, images) -> io.NodeOutput:
-        return io.NodeOutput(finish(edit, images))
+        return io.NodeOutput(finish(edit, images), edit.audio)
 
 
 NODES = [Extend, ImageToVideo, Loop, Blend, FinishEdit]

@@ -40,3 +40,16 @@ def frames_to_add(amount: float, unit: str, fps: float) -> int:
     if count < 1:
         raise ValueError(f"{amount} {unit} is no frame at all: ask for at least one frame")
     return count
+
+
+def clip_audio(audio, video):
+    """The clip's sound: the AUDIO input, else the VIDEO's own sound, else None."""
+    if audio is not None or video is None:
+        return audio
+    return video.get_components().audio
+
+
+def audio_input(name: str = "audio", clip: str = "the clip", video_note: str = " (a VIDEO brings its own)"):
+    return io.Audio.Input(name, optional=True,
+                          tooltip=f"The sound of {clip}{video_note}: the given frames keep theirs in the finished "
+                          "clip, new frames are silent. Take it from Finish Edit's audio.")

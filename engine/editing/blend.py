@@ -28,7 +28,8 @@ def blend_transition(a: torch.Tensor, b: torch.Tensor, frames_between: int, cont
     given = torch.ones(len(clip), dtype=torch.bool)
     given[len(a):len(a) + frames_between] = False
     window = (len(a) - leading_context(len(a), context), len(a) + frames_between + trailing_context(len(b), context))
-    return Timeline(clip, given, window)
+    sources = torch.cat([torch.arange(len(a)), torch.full((frames_between,), -1), len(a) + torch.arange(len(b))])
+    return Timeline(clip, given, window, sources=sources)
 
 
 def curve_weights(curve: str, frames: int) -> torch.Tensor:

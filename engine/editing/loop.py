@@ -20,4 +20,5 @@ def loop(frames: torch.Tensor, bridge: int, change: int, context: int) -> Timeli
     given = torch.zeros(len(clip), dtype=torch.bool)
     given[:len(kept)] = True
     window = (len(kept) - leading_context(len(kept), context), len(clip))
-    return Timeline(clip, given, window, after=kept[:trailing_context(len(kept), context)])
+    sources = torch.cat([torch.arange(change, len(frames) - change), torch.full((new,), -1)])
+    return Timeline(clip, given, window, after=kept[:trailing_context(len(kept), context)], sources=sources)

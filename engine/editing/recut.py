@@ -7,8 +7,8 @@ from .timeline import Timeline
 DIRECTIONS = ("forward", "backward", "both")
 
 
-def kept_range(frames: torch.Tensor, keep_start: int, keep_end: int) -> torch.Tensor:
-    """frames[keep_start … keep_end], both inclusive; keep_end −1 means the last frame."""
+def kept_range(frames: torch.Tensor, keep_start: int, keep_end: int) -> range:
+    """The indices keep_start … keep_end, both inclusive; keep_end −1 means the last frame."""
     count = len(frames)
     end = count - 1 if keep_end == -1 else keep_end
     if 0 <= end < keep_start:
@@ -17,7 +17,7 @@ def kept_range(frames: torch.Tensor, keep_start: int, keep_end: int) -> torch.Te
     if not (0 <= keep_start < count and keep_start <= end < count):
         raise ValueError(f"the keep range {keep_start}–{keep_end} is outside the clip, which has {count} frames "
                          f"(0–{count - 1}); keep_end −1 means the last frame.")
-    return frames[keep_start:end + 1]
+    return range(keep_start, end + 1)
 
 
 def extend(frames: torch.Tensor, keep_start: int, keep_end: int, direction: str, add: int, context: int) -> Timeline:
@@ -28,7 +28,8 @@ def extend(frames: torch.Tensor, keep_start: int, keep_end: int, direction: str,
         raise ValueError(f"direction '{direction}' is not one of: {', '.join(DIRECTIONS)}.")
     check_count("frames to add", add)
     check_count("context frames", context)
-    kept = kept_range(frames, keep_start, keep_end)
+    kept_indices = kept_range(frames, keep_start, keep_end)
+    kept = frames[kept_indices.start:kept_indices.stop]
     before = {"forward": 0, "backward": add, "both": add // 2}[direction]
     after = add - before
     count, new = len(kept), kept.new_zeros(1, *kept.shape[1:])
@@ -41,4 +42,5 @@ def extend(frames: torch.Tensor, keep_start: int, keep_end: int, direction: str,
         window = (0, before + trailing_context(count, context))
     else:
         window = (0, len(clip))
-    return Timeline(clip, given, window)
+    sources = torch.cat([torch.full((before,), -1), torch.tensor(kept_indices), torch.full((after,), -1)])
+    return Timeline(clip, given, window, sources=sources)

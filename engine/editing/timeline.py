@@ -33,11 +33,14 @@ class Timeline:
     window: (start, stop) output frames the model sees; frames outside it must be given (passed through).
     after: given frames the model sees after the window that are not part of the output (a loop's start,
         seen again after its end); [M, H, W, 3] or None.
+    sources: per output frame, the input frame it shows (counting through the edit's input clips one
+        after another), −1 where generated; None when frames do not map one to one (its sound follows it).
     """
     frames: torch.Tensor
     given: torch.Tensor
     window: tuple[int, int]
     after: torch.Tensor | None = None
+    sources: torch.Tensor | None = None
 
     def __post_init__(self):
         start, stop = self.window
@@ -64,6 +67,7 @@ class Edit:
     slot_pixels: torch.Tensor  # [S, H, W, 3] known pixels per slot
     slot_known: torch.Tensor  # [S] bool
     slot_output: torch.Tensor  # [S] long: the output frame a slot becomes, −1 for padding and `after`
+    audio: dict | None = None  # core AUDIO for the output frames, when the inputs had sound
 
     @property
     def noise_mask(self) -> torch.Tensor:

@@ -83,3 +83,63 @@ class AudioEncoder:
 
 def _layout(channels: int) -> str:
     return {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
+
+
+def fitted(audio: dict | None, frames: int, fps: float, rate: int, channels: int) -> np.ndarray:
+    """The sound of a clip of `frames` frames at `fps` as [channels, samples] at `rate`: cut or padded with
+    silence to the clip's length (silence when there is none)."""
+    length = round(frames * rate / fps)
+    out = np.zeros((channels, length), dtype=np.float32)
+    if audio is not None:
+        samples, _ = check_audio(audio)
+        take = samples[:channels, :length]
+        out[:take.shape[0], :take.shape[1]] = take
+    return out
+
+
+def common_format(audios: list[dict | None]) -> tuple[int, int] | None:
+    """(rate, channels) shared by the clips that have sound; None when none has. Rates must agree."""
+    present = [check_audio(a) for a in audios if a is not None]
+    if not present:
+        return None
+    rates = {rate for _, rate in present}
+    if len(rates) > 1:
+        raise ValueError(f"the clips' sounds have different sample rates ({', '.join(map(str, sorted(rates)))} Hz): "
+                         "resample one of them to the other's rate first.")
+    return rates.pop(), max(samples.shape[0] for samples, _ in present)
+
+
+def frames_audio(clips: list[tuple[dict | None, int]], sources, fps: float) -> dict | None:
+    """Sound for output frames that show input frames `sources` (−1: generated, silent), counting through
+    `clips` — (AUDIO or None, frame count) per input clip — one after another: each output frame gets its
+    input frame's 1/fps of sound, so runs of consecutive frames keep their sound unbroken. None when no
+    clip has sound."""
+    shared = common_format([audio for audio, _ in clips])
+    if shared is None:
+        return None
+    rate, channels = shared
+    track = np.concatenate([fitted(audio, frames, fps, rate, channels) for audio, frames in clips], axis=1)
+    per_frame = rate / fps
+    chunks = []
+    for index, source in enumerate(sources.tolist()):
+        length = round((index + 1) * per_frame) - round(index * per_frame)
+        chunk = np.zeros((channels, length), dtype=np.float32)
+        if source >= 0:
+            start = round(source * per_frame)
+            piece = track[:, start:start + length]
+            chunk[:, :piece.shape[1]] = piece
+        chunks.append(chunk)
+    return {"waveform": torch.from_numpy(np.concatenate(chunks, axis=1)).unsqueeze(0), "sample_rate": rate}
+
+
+def crossfaded(a: dict | None, b: dict | None, share, fps: float) -> dict | None:
+    """Blend mix's sound: per frame, B's `share` of the way from A's sound to B's. None when neither has."""
+    shared = common_format([a, b])
+    if shared is None:
+        return None
+    rate, channels = shared
+    frames = len(share)
+    sound_a, sound_b = (fitted(x, frames, fps, rate, channels) for x in (a, b))
+    per_sample = np.interp(np.arange(sound_a.shape[1]) * fps / rate, np.arange(frames), share.numpy())
+    mixed = sound_a * (1 - per_sample) + sound_b * per_sample
+    return {"waveform": torch.from_numpy(mixed.astype(np.float32)).unsqueeze(0), "sample_rate": rate}

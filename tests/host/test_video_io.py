@@ -212,3 +212,23 @@ def test_webm_with_a_watermark_gets_a_valid_sidecar(host):
     assert path.with_suffix(".c2pa").exists()
     store, state = provenance_of(host, to_input(host, path))
     assert state == "Valid" and generation_record(store)["watermark"] == "AI generated"
+
+
+def test_an_extended_video_keeps_its_sound_under_the_kept_frames_and_is_silent_under_new_ones(host):
+    """A 9-frame video at 8 fps with a tone: keep frames 2-6 and add 5; Finish Edit's audio, saved and read back,
+    is the tone for the first 5 frames (0.625 s) and silence for the last 5."""
+    name = unique("toned") + ".mp4"
+    write_video(numbered(9), str(host.base / "input" / name), 8, "mp4", quality=100, audio=tone(9 / 8))
+    graph = {**models(), "l": load(name), **sampled(["x", 0], "a fox runs on", 3)}
+    graph["x"] = {"class_type": "SpacetimeExtend", "inputs": {
+        "vae": ["m3", 0], "images": ["l", 0], "keep_start": 2, "keep_end": 6, "direction": "forward", "add": 5.0,
+        "unit": "frames", "fps": 8.0, "context_frames": 5, "audio": ["l", 2]}}
+    graph["f"] = {"class_type": "SpacetimeFinishEdit", "inputs": {"edit": ["x", 1], "images": ["d", 0]}}
+    graph["v"] = save(["f", 0], unique("io/extended_sound"), audio=["f", 1])
+    (path,) = host.files_of(run(host, graph))
+    sound = load_video(str(path)).audio
+    assert sound is not None
+    wave, rate = sound["waveform"][0, 0], sound["sample_rate"]
+    rms = lambda a, b: float(wave[round(a * rate):round(b * rate)].pow(2).mean().sqrt())  # noqa: E731
+    assert rms(0.1, 0.55) == pytest.approx(0.5 / math.sqrt(2), rel=0.15)  # the kept frames' tone
+    assert rms(0.75, 1.2) < 0.01  # silence under the new frames
