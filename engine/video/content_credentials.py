@@ -12,10 +12,10 @@ a hash, which is C2PA's form for assets that cannot hold a manifest.
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 from .metadata import GENERATOR
+from .output_files import new_part
 from .signing_keys import SigningIdentity
 
 GENERATION_LABEL = "com.github.spacetime-video.generation"
@@ -87,11 +87,10 @@ def sign_in_place(path: str, format: str, manifest: Manifest, identity: SigningI
 
 def _sign_file(builder, signer, mime: str, path: str) -> None:
     """Replace the file at `path` by its signed version (written beside it, then renamed over it)."""
-    fd, signed = tempfile.mkstemp(prefix=".spacetime-", suffix=".part", dir=os.path.dirname(path) or ".")
+    signed = new_part(os.path.dirname(path) or ".")  # a part file the next save can tell is stale
     try:
-        with open(path, "rb") as source, os.fdopen(fd, "w+b") as dest:
+        with open(path, "rb") as source, open(signed, "w+b") as dest:
             builder.sign(signer, mime, source, dest)
-        os.chmod(signed, os.stat(path).st_mode & 0o777)  # the signed file keeps the file's mode
         os.replace(signed, path)
     finally:
         if os.path.exists(signed):

@@ -58,10 +58,11 @@ def as_animation(path: str, frames: int, fps: float) -> None:
     reader repeats back out to the clip's frame count (it takes the shortest frame as one period).
     """
     with open(path, "rb") as f:
-        data = f.read()
+        head = f.read(21)  # RIFF header and the first chunk's header and flags byte: enough to tell an animation
+        if len(head) == 21 and head[12:16] == b"VP8X" and head[20] & _VP8X_ANIMATION:
+            return  # the common case, without reading the whole file
+        data = head + f.read()
     chunks = list(_chunks(data, 12, len(data)))
-    if chunks and chunks[0][0] == b"VP8X" and data[chunks[0][1]] & _VP8X_ANIMATION:
-        return
     image = b"".join(data[p - 8:p + s + (s & 1)] for c, p, s in chunks if c in _IMAGE_CHUNKS)
     pictures = av.CodecContext.create("webp", "r").decode(av.Packet(data))
     width, height = pictures[0].width, pictures[0].height
