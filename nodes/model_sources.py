@@ -14,10 +14,15 @@ WAN21_FILES = {
 SHIPPED_PREFIX = "shapes_world_"  # the pack's own model, in its models/ folder
 
 
+def wan21_url(folder: str, name: str) -> str:
+    """The download address of one of Comfy-Org's repackaged Wan 2.1 files."""
+    return f"{WAN21_REPO}/resolve/main/split_files/{folder}/{name}"
+
+
 def source_of(folder: str, name: str) -> str:
     """A sentence saying where to get `name` for ComfyUI's `folder` (diffusion_models, text_encoders, vae)."""
     if name in WAN21_FILES.get(folder, ()):
-        return f"download it from {WAN21_REPO}/resolve/main/split_files/{folder}/{name}"
+        return f"download it from {wan21_url(folder, name)}"
     if name.startswith(SHIPPED_PREFIX):
         return f"it ships with the Spacetime pack in its models/{folder}/ folder: reinstall the pack"
     # Any other name may be a file of the user's own; the repackaged folder is where Wan 2.1 files are.

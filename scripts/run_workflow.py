@@ -10,7 +10,7 @@ import json
 import pathlib
 import sys
 
-from comfy_host import REPO, ComfyHost, PromptRefused
+from comfy_host import REPO, ComfyHost, PromptRefused, host_dir
 from workflow_api import WorkflowError, to_api
 
 
@@ -38,7 +38,7 @@ def main() -> int:
         return 1
     import torch  # only to learn whether this machine has a GPU for the host
 
-    base = REPO / ".host" / "main-job"
+    base = host_dir() / "main-job"  # beside the host whose ComfyUI runs it
     with ComfyHost(base=base, output_dir=args.output.resolve(), extra_args=(),
                    cpu=not torch.cuda.is_available()) as host:
         print(f"ComfyUI is up at {host.url} (started in {host.startup_seconds:.1f} s); running {args.workflow.name}")

@@ -17,7 +17,7 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 sys.path.insert(0, str(REPO / "nodes"))
-from model_sources import WAN21_REPO  # noqa: E402  (a plain module: no ComfyUI imports)
+from model_sources import WAN21_FILES, wan21_url  # noqa: E402  (a plain module: no ComfyUI imports)
 
 # [width, height] each node type needs in the frontend: 30 px title, ~20 px a slot row, ~24 px a widget,
 # ~100 px a multiline text box, ~250 px an image or video preview.
@@ -129,8 +129,9 @@ def add_model_links(workflow: dict) -> None:
         folder = LOADER_FOLDERS.get(node["type"])
         if folder:
             name = node["widgets_values"][0]
-            node.setdefault("properties", {})["models"] = [{
-                "name": name, "url": f"{WAN21_REPO}/resolve/main/split_files/{folder}/{name}", "directory": folder}]
+            if name in WAN21_FILES[folder]:  # a link only where there is a file to download
+                node.setdefault("properties", {})["models"] = [{
+                    "name": name, "url": wan21_url(folder, name), "directory": folder}]
 
 
 def tidy(path: pathlib.Path) -> str:
