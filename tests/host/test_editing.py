@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
+from graphs import base, decoded, sampled
 from tiny_models import TINY_FILES
 
 SOURCE_FRAMES, HEIGHT, WIDTH = 9, 48, 64
@@ -12,22 +13,9 @@ SOURCE_FRAMES, HEIGHT, WIDTH = 9, 48, 64
 
 def source_graph():
     """Tiny loaders and a 9-frame 64×48 source clip (node "7", IMAGE), saved as PNGs under edit/source."""
-    return {
-        "1": {"class_type": "SpacetimeLoadDiT", "inputs": {"dit_name": TINY_FILES["diffusion_models"],
-                                                            "dtype": "default", "attention": "sdpa"}},
-        "2": {"class_type": "SpacetimeLoadTextEncoder",
-              "inputs": {"text_encoder_name": TINY_FILES["text_encoders"], "dtype": "default"}},
-        "3": {"class_type": "SpacetimeLoadVAE", "inputs": {"vae_name": TINY_FILES["vae"], "dtype": "default"}},
-        "4": {"class_type": "SpacetimeTextEncode", "inputs": {"text_encoder": ["2", 0], "prompt": "a red fox",
-                                                               "negative_prompt": ""}},
-        "5": {"class_type": "SpacetimeEmptyVideoLatent",
-              "inputs": {"width": WIDTH, "height": HEIGHT, "length": SOURCE_FRAMES, "batch_size": 1}},
-        "6": {"class_type": "SpacetimeSampler", "inputs": {"dit": ["1", 0], "positive": ["4", 0], "negative": ["4", 1],
-                                                            "latent": ["5", 0], "seed": 1, "steps": 1, "cfg": 1.0,
-                                                            "shift": 8.0, "sampler": "euler", "denoise": 1.0}},
-        "7": {"class_type": "SpacetimeDecode", "inputs": {"vae": ["3", 0], "latent": ["6", 0], "tile_size": 0}},
-        "8": {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": "edit/source"}},
-    }
+    graph = decoded(sampled(base(WIDTH, HEIGHT, SOURCE_FRAMES)))
+    graph["8"] = {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": "edit/source"}}
+    return graph
 
 
 def edited(graph, edit_node: dict, sampler="ours"):

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bad_files import bad_model_files
-from comfy_host import PromptRefused
+from graphs import base, decoded, problem_of, sampled
 from tiny_models import TINY_FILES
 
 HOSTILE_FILES = {name: (data, message) for name, data, message in bad_model_files()
@@ -17,35 +17,10 @@ HOSTILE_FILES = {name: (data, message) for name, data, message in bad_model_file
                              "dtype_unknown", "data_missing")}
 
 
-def base(width=64, height=48, length=9) -> dict:
-    return {
-        "1": {"class_type": "SpacetimeLoadDiT", "inputs": {"dit_name": TINY_FILES["diffusion_models"],
-                                                            "dtype": "default", "attention": "sdpa"}},
-        "2": {"class_type": "SpacetimeLoadTextEncoder",
-              "inputs": {"text_encoder_name": TINY_FILES["text_encoders"], "dtype": "default"}},
-        "3": {"class_type": "SpacetimeLoadVAE", "inputs": {"vae_name": TINY_FILES["vae"], "dtype": "default"}},
-        "4": {"class_type": "SpacetimeTextEncode", "inputs": {"text_encoder": ["2", 0], "prompt": "a red fox",
-                                                               "negative_prompt": ""}},
-        "5": {"class_type": "SpacetimeEmptyVideoLatent",
-              "inputs": {"width": width, "height": height, "length": length, "batch_size": 1}},
-    }
-
-
-def sampled(graph, latent=("5", 0), **changes) -> dict:
-    inputs = {"dit": ["1", 0], "positive": ["4", 0], "negative": ["4", 1], "latent": list(latent), "seed": 1,
-              "steps": 1, "cfg": 1.0, "shift": 8.0, "sampler": "euler", "denoise": 1.0, **changes}
-    return graph | {"6": {"class_type": "SpacetimeSampler", "inputs": inputs}}
-
-
 def saved(graph, images=("7", 0), **changes) -> dict:
     inputs = {"images": list(images), "fps": 16.0, "format": "mp4", "quality": 80,
               "filename_prefix": "hostile/ok", **changes}
     return graph | {"8": {"class_type": "SpacetimeSaveVideo", "inputs": inputs}}
-
-
-def decoded(graph, latent=("6", 0)) -> dict:
-    return graph | {"7": {"class_type": "SpacetimeDecode", "inputs": {"vae": ["3", 0], "latent": list(latent),
-                                                                       "tile_size": 0}}}
 
 
 # JSON has no NaN, but core turns a FLOAT input's text into a float ("nan" too), and NaN passes its range
@@ -127,16 +102,6 @@ def files_outside_output(host, outside) -> set:
                 continue
             found |= {os.path.join(folder, name) for name in files}
     return found
-
-
-def problem_of(host, graph) -> str:
-    """What the user is told: the refusal when queued (input checks), or the error the run stopped with."""
-    try:
-        result = host.run(graph)
-    except PromptRefused as refused:
-        return json.dumps(refused.body)
-    assert result.status == "error", f"ran to {result.status}"
-    return result.error["exception_message"]
 
 
 @pytest.mark.parametrize("case", CASES)

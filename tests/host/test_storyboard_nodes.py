@@ -2,13 +2,11 @@
 the same storyboard, one card is the plain prompt exactly, keyframes come back pixel-identical at their
 time, a window as long as the clip changes nothing, FlowEdit with the source's own prompt keeps the video,
 and bad input is explained."""
-import json
-
 import numpy as np
 import pytest
 
-from comfy_host import PromptRefused
-from test_editing import HEIGHT, WIDTH, error_of, latents, pictures, run, source_graph
+from graphs import problem_of
+from test_editing import HEIGHT, WIDTH, latents, pictures, run, source_graph
 
 PROMPT_B = "a blue bird"
 
@@ -167,11 +165,3 @@ def test_bad_storyboards_windows_and_strengths_are_explained(host, graph, messag
 def test_a_custom_strength_outside_0_to_1_is_refused(host):
     assert "Value 1.5 bigger than max of 1.0" in problem_of(host, remixed(strength="custom", custom=1.5,
                                                                                           with_source=False))
-
-
-def problem_of(host, graph) -> str:
-    """The message a user sees: refused when queued (input checks), or the error the run stopped with."""
-    try:
-        return error_of(host, graph)
-    except PromptRefused as refused:
-        return json.dumps(refused.body)
