@@ -11,7 +11,6 @@ object), and whether the object's track stayed: its centroid per frame within 3 
 average over the frames where both are seen; "both" is adopted and stayed.
 """
 import argparse
-import dataclasses
 import pathlib
 import statistics
 import sys

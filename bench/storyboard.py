@@ -37,7 +37,7 @@ from spacetime.engine.generation import SamplerSettings, run_plan  # noqa: E402
 from spacetime.engine.models.text_encoder import encode_text  # noqa: E402
 from spacetime.engine.sampling import SamplingPlan  # noqa: E402
 from spacetime.engine.shapes import analyse_clip, caption, render_clip, sample_specs, seam_ratio  # noqa: E402
-from spacetime.engine.shapes.world import COLOURS, MOTIONS, OBJECT_COLOURS, SHAPES, contrast, MIN_CONTRAST  # noqa: E402
+from spacetime.engine.shapes.world import MIN_CONTRAST, MOTIONS, OBJECT_COLOURS, SHAPES, contrast  # noqa: E402
 from spacetime.engine.sampling.windows import window_frames  # noqa: E402
 from spacetime.engine.video_shape import TIME_STRIDE, latent_frames, latent_shape  # noqa: E402
 
@@ -55,8 +55,7 @@ def changed(spec, attribute, rng):
         options = [c for c in OBJECT_COLOURS if c != obj.colour and contrast(c, spec.background) >= MIN_CONTRAST]
     else:
         options = [v for v in (SHAPES if attribute == "shape" else MOTIONS) if v != getattr(obj, attribute)]
-    field = {"colour": "colour", "shape": "shape", "motion": "motion"}[attribute]
-    new = dataclasses.replace(obj, **{field: options[rng.integers(len(options))]})
+    new = dataclasses.replace(obj, **{attribute: options[rng.integers(len(options))]})
     return dataclasses.replace(spec, objects=(new,))
 
 

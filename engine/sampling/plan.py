@@ -28,8 +28,8 @@ class SamplingPlan:
             replaced by the latent noised to the current sigma; the model's x0 there is replaced by the latent.
         "timestep": kept frames are given clean, with their own sigma 0 (per-frame timesteps, [B, T]);
             only for models trained for it (diffusion forcing), such as the shipped shapes-world model.
-    window: sample in overlapping windows of this many latent frames, fused at every step
-        (engine/sampling/windows.py); None = the whole clip at once.
+    window: sample in overlapping windows of this many latent frames (engine/sampling/windows.py);
+        None = the whole clip at once.
     overlap: latent frames neighbouring windows share.
     window_mode: "fused" (every window at every step, averaged where they overlap) or "chained" (one
         window after another, each holding what the one before made; kept frames are held by `hold_by`).
