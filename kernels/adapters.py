@@ -17,6 +17,7 @@ class _PackageBackend:
     module: str
     install_hint: str
     masks_keys = False
+    int8 = False  # quantises q and k to 8 bits
 
     def unavailable_reason(self, device, dtype, head_dim) -> str | None:
         if importlib.util.find_spec(self.module) is None:
@@ -41,6 +42,7 @@ class SageAttentionBackend(_PackageBackend):
     """thu-ml's SageAttention (8-bit QK, FP8/FP16 PV)."""
 
     name = module = "sageattention"
+    int8 = True
     install_hint = "pip install sageattention; it builds against your CUDA and torch versions"
 
     def run(self, package, q, k, v):

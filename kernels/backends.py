@@ -26,6 +26,7 @@ class SdpaBackend:
 
     name = "sdpa"
     masks_keys = True
+    int8 = False  # quantises q and k to 8 bits
 
     def unavailable_reason(self, device, dtype, head_dim) -> str | None:
         return None

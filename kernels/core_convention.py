@@ -18,6 +18,7 @@ import logging
 import torch
 
 from . import attention
+from .backends import BACKENDS
 
 LOG = logging.getLogger("spacetime.attention")
 
@@ -49,14 +50,11 @@ def core_override(backend: str, caller: str):
     return override
 
 
-LOW_PRECISION_BACKENDS = ("triton-int8", "sageattention")
-
-
 def needs_core(backend: str, kwargs: dict) -> str:
     """Why a call's keywords need core's own function (a sentence for the log), or "" when ours serve it."""
     if kwargs.get("enable_gqa"):
         return "grouped-query heads (enable_gqa: k and v have fewer heads than q)"
-    if kwargs.get("low_precision_attention") is False and backend in LOW_PRECISION_BACKENDS:
+    if kwargs.get("low_precision_attention") is False and backend in BACKENDS and BACKENDS[backend].int8:
         return f"low_precision_attention=False (the {backend} backend is 8-bit)"
     return ""
 
