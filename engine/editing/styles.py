@@ -19,6 +19,7 @@ import pathlib
 import tempfile
 from dataclasses import dataclass
 
+from ..contained_paths import climbs_out, real_outside
 from ..sampling import SOLVERS
 
 FORMAT_KEY, FORMAT_VERSION = "spacetime_style", 1
@@ -70,7 +71,7 @@ def check_name(name: str) -> str:
     """The name, if it can be a preset file's name in its folder; else a ValueError saying why."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError("a style needs a name (letters, digits, spaces, '-' or '_')")
-    if "/" in name or "\\" in name or os.path.isabs(name) or ".." in name:
+    if "/" in name or "\\" in name or climbs_out(name):
         raise ValueError(f"style name '{name}' is a path: a style is named by its file's name alone, without "
                          "folders, '..' or a drive (e.g. 'my look')")
     if len(name) > MAX_NAME:
@@ -181,10 +182,10 @@ def preset_text(style: StylePreset) -> str:
 
 def file_in(folder: pathlib.Path, name: str) -> pathlib.Path:
     """The path of preset `name` in `folder`, refused when the name, or a link there, leads outside it."""
-    folder = pathlib.Path(folder).resolve()
-    path = folder / (check_name(name) + SUFFIX)
-    if path.resolve().parent != folder:
-        raise ValueError(f"style file {path} resolves to {path.resolve()}, outside the styles folder {folder}: "
+    path = pathlib.Path(folder) / (check_name(name) + SUFFIX)
+    real = real_outside(folder, path)
+    if real:
+        raise ValueError(f"style file {path} resolves to {real}, outside the styles folder {folder}: "
                          "a style is read only from inside its folder")
     return path
 

@@ -1,11 +1,8 @@
-"""Files a node reads from a folder it was given (ComfyUI's input folder): never from outside it.
-
-A name is refused when it is absolute or holds '..', and a file is refused when its real location
-(links followed) is outside the folder's real location, so a link dropped into the input folder
-cannot expose the rest of the disk to whoever can post a prompt.
-"""
+"""Files a node reads from a folder it was given (ComfyUI's input folder): never from outside it
+(engine/contained_paths.py says what outside means)."""
 import os
-import re
+
+from ..contained_paths import climbs_out, real_outside
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".gif", ".webp")
 
@@ -14,14 +11,13 @@ def input_problem(folder: str, name: str, what: str = "file") -> str | None:
     """Why `name` cannot be read from `folder`, or None when it is a file inside it."""
     if not isinstance(name, str) or not name.strip():
         return f"no {what} chosen: pick one from the list or upload one"
-    parts = re.split(r"[\\/]", name)
-    if os.path.isabs(name) or name[:1] in "/\\" or re.match(r"[A-Za-z]:", name) or ".." in parts or "\0" in name:
+    if climbs_out(name) or "\0" in name:
         return f"{what} '{name}' is outside the input folder: give a name inside it, without '..' or a leading '/'"
     path = os.path.join(folder, name)
-    real_folder, real = os.path.realpath(folder), os.path.realpath(path)
-    if os.path.commonpath([real_folder, real]) != real_folder:
+    real = real_outside(folder, path)
+    if real:
         return f"{what} '{name}' links to {real}, outside the input folder: only files in the input folder are read"
-    if not os.path.isfile(real):
+    if not os.path.isfile(path):
         return f"{what} '{name}' was not found in the input folder ({folder})"
     return None
 

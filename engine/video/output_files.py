@@ -10,6 +10,8 @@ import re
 import secrets
 import time
 
+from ..contained_paths import climbs_out, real_outside
+
 NAME_MAX = 255  # bytes in one file name on the common file systems (ext4, NTFS, APFS)
 COUNTER_AND_EXT = len("_00000.webm")  # what next_free_path appends to a prefix
 STALE_AFTER_S = 24 * 3600
@@ -29,9 +31,9 @@ def prefix_problem(prefix: str) -> str | None:
     """Why a save node's filename_prefix ("folder/name") cannot be used, or None."""
     if not prefix.strip():
         return "filename_prefix is empty: give a name such as spacetime/video"
-    parts = re.split(r"[\\/]", prefix)
-    if os.path.isabs(prefix) or prefix[:1] in "/\\" or ".." in parts or re.match(r"[A-Za-z]:", prefix):
+    if climbs_out(prefix):
         return f"filename_prefix '{prefix}' leaves the output folder: use a relative name without '..'"
+    parts = re.split(r"[\\/]", prefix)
     if not parts[-1]:
         return f"filename_prefix '{prefix}' ends in a folder separator: add a file name (e.g. {prefix}video)"
     for i, part in enumerate(parts):
@@ -44,9 +46,9 @@ def prefix_problem(prefix: str) -> str | None:
 
 def check_inside(root: str, path: str) -> None:
     """Refuse `path` unless its real location (links followed) is inside `root`'s."""
-    real_root, real = os.path.realpath(root), os.path.realpath(path)
-    if os.path.commonpath([real_root, real]) != real_root:
-        raise ValueError(f"{path} is really {real}, outside the output folder {real_root} (a link inside the "
+    real = real_outside(root, path)
+    if real:
+        raise ValueError(f"{path} is really {real}, outside the output folder {os.path.realpath(root)} (a link inside the "
                          "output folder points elsewhere): saves stay inside the output folder; choose another "
                          "filename_prefix or remove the link")
 
