@@ -7,7 +7,8 @@ cache file it also survives restarts (a JSON map, rewritten atomically).
 import hashlib
 import json
 import os
-import tempfile
+
+from .part_files import write_over
 
 _CHUNK = 8 << 20
 
@@ -45,13 +46,4 @@ class HashCache:
     def _store(self) -> None:
         if not self.cache_file:
             return
-        folder = os.path.dirname(os.path.abspath(self.cache_file))
-        os.makedirs(folder, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".hashes-", suffix=".part", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self._known, f)
-            os.replace(temp, self.cache_file)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        write_over(self.cache_file, json.dumps(self._known).encode())

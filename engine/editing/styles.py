@@ -16,10 +16,10 @@ import json
 import logging
 import os
 import pathlib
-import tempfile
 from dataclasses import dataclass
 
 from ..contained_paths import climbs_out, real_outside
+from ..part_files import write_new
 from ..sampling import SOLVERS
 
 FORMAT_KEY, FORMAT_VERSION = "spacetime_style", 1
@@ -265,28 +265,6 @@ def save_style(style: StylePreset, folder: pathlib.Path, folders=()) -> tuple[pa
                          "nothing was saved. Choose another name, or delete or edit that file yourself.")
     folder.mkdir(parents=True, exist_ok=True)
     path = file_in(folder, style.name)
-    write_new(path, preset_text(style))
+    if not write_new(str(path), preset_text(style).encode()):  # a file of that name appeared meanwhile
+        raise ValueError(f"a style file {path} appeared while saving: nothing was overwritten; choose another name")
     return path, True
-
-
-def write_new(path: pathlib.Path, text: str) -> None:
-    """Write a file that did not exist, all at once: a temporary file beside it, then a hard link to the
-    name (which, unlike a rename, fails if the name was taken meanwhile), so no reader sees half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".saving-", suffix=SUFFIX)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            raise ValueError(f"a style file {path} appeared while saving: nothing was overwritten; "
-                             "choose another name") from None
-        except OSError:  # a file system without hard links: a rename, after checking the name is free
-            if path.exists():
-                raise ValueError(f"a style file {path} appeared while saving; choose another name") from None
-            os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)

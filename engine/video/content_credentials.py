@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from .metadata import GENERATOR
-from .output_files import new_part
+from ..part_files import new_part
 from .signing_keys import SigningIdentity
 
 GENERATION_LABEL = "com.github.spacetime-video.generation"

@@ -10,8 +10,9 @@ In the keys folder (the pack uses ComfyUI/user/spacetime_c2pa):
 """
 import datetime
 import os
-import tempfile
 from dataclasses import dataclass
+
+from ..part_files import write_new
 
 USER_CERTIFICATE, USER_KEY = "certificate.pem", "private_key.pem"
 LOCAL_SIGNER = "local_signer.pem"
@@ -105,14 +106,4 @@ def _create_local(path: str) -> None:
     pem = (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
            + signer.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".signer-", suffix=".part", dir=folder)  # mode 0600: holds the key
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        os.link(temp, path)  # fails if another save made one meanwhile: then that one is used
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(temp)
+    write_new(path, pem, mode=0o600)  # holds the key; False when another save made one meanwhile: that one is used

@@ -6,7 +6,6 @@ Which formats carry metadata, and how (every key/value round-trips through `read
 - webp: an EXIF chunk, one "key:value" text entry per key (at most 16 keys).
 - gif:  one Comment Extension per key, "key:value".
 """
-import errno
 import itertools
 import os
 import re
@@ -18,11 +17,12 @@ import numpy as np
 import torch
 
 from ..finite import check_finite
+from ..part_files import link_new, new_part, remove_stale_parts
 from . import gif, webp
 from .audio import CODECS as AUDIO_CODECS, AudioEncoder, check_audio
 from .formats import FORMATS, FrameEncoder, muxer_options
 from .metadata import check_metadata
-from .output_files import name_problem, new_part, remove_stale_parts
+from .output_files import name_problem
 
 _COUNTER = re.compile(r"_(\d{5,})$")
 
@@ -157,35 +157,13 @@ def _check_size(height: int, width: int, fmt) -> tuple[int, int]:
 
 
 def _claim(temp: str, path: str) -> str:
-    """Give the finished temp file its final name without ever replacing an existing file.
-
-    os.rename would silently replace a file that appeared since the name was chosen (another save,
-    another process). A hard link instead fails with FileExistsError if the name is taken, atomically;
-    then the next counter name is tried. Where the file system has no hard links, an O_EXCL
-    placeholder reserves the name (also atomic) and the temp file is renamed over our own placeholder.
-    """
+    """Give the finished temp file its final name, or the next free counter name when that is taken
+    meanwhile (another save, another process): never replacing a file."""
     folder = os.path.dirname(os.path.abspath(path))
     stem, ext = os.path.splitext(os.path.basename(path))
     prefix = _COUNTER.sub("", stem)
     for _ in range(1000):
-        try:
-            os.link(temp, path)
-            os.unlink(temp)
+        if link_new(temp, path):
             return path
-        except FileExistsError:
-            path = next_free_path(folder, prefix, ext[1:])
-        except OSError as e:
-            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV):
-                raise
-            try:
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            except FileExistsError:
-                path = next_free_path(folder, prefix, ext[1:])
-                continue
-            try:
-                os.replace(temp, path)
-            except OSError:
-                os.unlink(path)  # our empty placeholder, not someone's file
-                raise
-            return path
+        path = next_free_path(folder, prefix, ext[1:])
     raise FileExistsError(f"could not find a free file name for {prefix} in {folder}")

@@ -11,9 +11,8 @@ import pytest
 import torch
 
 from spacetime.engine.finite import NotFiniteError
-from spacetime.engine.video.output_files import (
-    STALE_AFTER_S, check_inside, name_problem, prefix_problem, remove_stale_parts,
-)
+from spacetime.engine.part_files import STALE_AFTER_S, remove_stale_parts
+from spacetime.engine.video.output_files import check_inside, name_problem, prefix_problem
 from spacetime.engine.video.reader import read_metadata, read_video
 from spacetime.engine.video.writer import write_video
 
