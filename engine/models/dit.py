@@ -9,6 +9,7 @@ output head stay in float32, as Wan's reference runs them; `storage_dtype` says 
 loader should keep in float32.
 """
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...kernels import RopeGrid, attention
+from .fp8_linear import compute_dtype, weight_in
 from .latent_format import WAN21, LatentFormat
 
 HEAD_DIM = 128  # every released Wan 2.1 DiT; ComfyUI derives heads = dim // 128
@@ -172,14 +174,15 @@ class Attention(nn.Module):
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.norm_q, self.norm_k = RMSNorm(dim), RMSNorm(dim)
 
-    def forward(self, x, context=None, rope: RopeGrid | None = None, backend: str = "auto"):
-        dtype = self.q.weight.dtype
+    def forward(self, x, context=None, rope: RopeGrid | None = None, backend: str = "auto", attend=attention):
+        """`attend`: the attention function (a sequence-parallel shard's self-attention, or the pack's)."""
+        dtype = compute_dtype(self.q)
         x = x.to(dtype)
         context = x if context is None else context.to(dtype)
         q = self._heads(self.norm_q(self.q(x)))
         k = self._heads(self.norm_k(self.k(context)))
         v = self._heads(self.v(context))
-        out = attention(q, k, v, rope=rope, backend=backend, caller="spacetime-dit")
+        out = attend(q, k, v, rope=rope, backend=backend, caller="spacetime-dit")
         return self.o(out.flatten(2))
 
     def _heads(self, x):
@@ -197,15 +200,16 @@ class Block(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, config.ffn_dim), nn.GELU(approximate="tanh"),
                                  nn.Linear(config.ffn_dim, dim))
 
-    def forward(self, x, e0, context, grid: RopeGrid, backend: str, context_weights=None):
+    def forward(self, x, e0, context, grid: RopeGrid, backend: str, context_weights=None, self_attend=attention):
         """x [B, N, D] float32 residual stream; e0 [B, G, 6, D] float32; context [B, L, D], or [B, K, L, D]
-        with context_weights [B, T, K] (per-frame prompts)."""
+        with context_weights [B, T, K] (per-frame prompts). Under sequence parallelism N is this rank's
+        tokens, G and T are 1 or N, and `self_attend` is its shard's self-attention."""
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.float().unsqueeze(0) + e0).unbind(2)
         attn_in = _per_frame(_plain_norm(x), 1 + scale1, shift1)
-        x = x + _per_frame(self.self_attn(attn_in, rope=grid, backend=backend).float(), gate1)
+        x = x + _per_frame(self.self_attn(attn_in, rope=grid, backend=backend, attend=self_attend).float(), gate1)
         x = x + self._cross_attention(self.norm3(x), context, backend, context_weights)
         ffn_in = _per_frame(_plain_norm(x), 1 + scale2, shift2)
-        return x + _per_frame(self.ffn(ffn_in.to(self.ffn[0].weight.dtype)).float(), gate2)
+        return x + _per_frame(self.ffn(ffn_in.to(compute_dtype(self.ffn[0]))).float(), gate2)
 
     def _cross_attention(self, x, context, backend, context_weights):
         """Attend to one prompt; or to each of K prompts, mixing the K results per frame by its weights."""
@@ -228,7 +232,7 @@ class Head(nn.Module):
         """x [B, N, D], e [B, G, D] (the time embedding, not e0) -> [B, N, out_dim * patch volume]."""
         shift, scale = (self.modulation.float().unsqueeze(0) + e.unsqueeze(2)).unbind(2)
         out_in = _per_frame(_plain_norm(x), 1 + scale, shift)
-        return self.head(out_in.to(self.head.weight.dtype)).float()
+        return self.head(out_in.to(compute_dtype(self.head))).float()
 
 
 class WanDiT(nn.Module):
@@ -240,6 +244,7 @@ class WanDiT(nn.Module):
         self.attention_backend = attention_backend
         self.latent_format = latent_format  # the latent statistics this model was trained in
         self.per_frame_timesteps = False  # trained to see clean known frames at timestep 0 (diffusion forcing)
+        self.parallel_context = None  # set by `parallel`
         dim = config.dim
         self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=PATCH, stride=PATCH)
         self.text_embedding = nn.Sequential(nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"),
@@ -249,23 +254,45 @@ class WanDiT(nn.Module):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.head = Head(config)
 
+    @contextmanager
+    def parallel(self, context):
+        """Within this block every forward call is sequence-parallel over `context` (an
+        engine.parallel.SequenceParallel; None: on this process alone), so any plan runs sharded
+        without the samplers knowing."""
+        before, self.parallel_context = self.parallel_context, context
+        try:
+            yield self
+        finally:
+            self.parallel_context = before
+
     def forward(self, x: torch.Tensor, timestep, context: torch.Tensor,
-                context_weights: torch.Tensor | None = None) -> torch.Tensor:
+                context_weights: torch.Tensor | None = None, parallel=None) -> torch.Tensor:
         """x: latent [B, in_dim, T, H, W] (normalised); timestep: t = sigma * 1000 as [B] (uniform) or
         [B, T] (one per latent frame); context: text embeddings [B, L, text_dim], or K prompts
         [B, K, L, text_dim] with context_weights [B, T, K] saying how much each latent frame attends to
         each (cross-attention runs per prompt and is mixed per frame: exact for one-hot weights).
-        Returns v in x's shape (out_dim channels) and dtype."""
+        parallel: an engine.parallel.SequenceParallel whose ranks all make this call, each computing its
+        slice of the tokens (default: the one set by `parallel()`, else none). Returns v in x's shape
+        (out_dim channels) and dtype, on every rank."""
         batch, _, frames, height, width = x.shape
         if context_weights is not None and (context.ndim != 4 or context_weights.shape != (batch, frames, context.shape[1])):
             raise ValueError(f"per-frame prompts need context [B, K, L, D] and context_weights [B, T, K] = "
                              f"[{batch}, {frames}, K]; got {tuple(context.shape)} and {tuple(context_weights.shape)}.")
+        parallel = parallel if parallel is not None else self.parallel_context
+        if parallel is not None:
+            parallel.layout.check(self.config.num_heads)  # before any collective: fails alike on every rank
         tokens, grid = self._patchify(x)
         e, e0 = self._time_embeddings(timestep, batch, frames, x.device)
-        text = self.text_embedding(context.to(self.text_embedding[0].weight.dtype))
+        text = self.text_embedding(context.to(compute_dtype(self.text_embedding[0])))
+        self_attend = attention
+        if parallel is not None:
+            shard = parallel.shard(grid)
+            tokens, self_attend = shard.split(tokens), shard.self_attention
+            e, e0, context_weights = shard.per_token(e), shard.per_token(e0), shard.per_token(context_weights)
         for block in self.blocks:
-            tokens = block(tokens, e0, text, grid, self.attention_backend, context_weights)
-        out = self._unpatchify(self.head(tokens, e), grid)
+            tokens = block(tokens, e0, text, grid, self.attention_backend, context_weights, self_attend)
+        head = self.head(tokens, e)
+        out = self._unpatchify(head if parallel is None else shard.gather(head), grid)
         return out[:, :, :frames, :height, :width].to(x.dtype)
 
     def _patchify(self, x):
@@ -304,7 +331,7 @@ class WanDiT(nn.Module):
 
 
 def _float32_sequential(layers: nn.Sequential, x):
-    """Run Linear/activation layers in float32 even when their weights are stored lower."""
+    """Run Linear/activation layers in float32 even when their weights are stored lower (or in fp8)."""
     for layer in layers:
-        x = F.linear(x, layer.weight.float(), layer.bias.float()) if isinstance(layer, nn.Linear) else layer(x)
+        x = F.linear(x, weight_in(layer, torch.float32), layer.bias.float()) if isinstance(layer, nn.Linear) else layer(x)
     return x

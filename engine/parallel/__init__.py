@@ -1,0 +1,9 @@
+"""Running one DiT call across several processes (one per device): the layout and the sharded forward.
+
+`ParallelLayout` says how ranks divide the work; `SequenceParallel` (sequence.py) is the context a DiT
+takes (`with dit.parallel(ctx):`) so that any plan samples with its tokens split across the ranks.
+"""
+from .layout import ParallelLayout
+from .sequence import SequenceParallel
+
+__all__ = ["ParallelLayout", "SequenceParallel"]
