@@ -1,0 +1,55 @@
+"""Which devices the workers run on, from the text a user types: "cpu:2", "cuda:0,1" or "cuda:all"."""
+import re
+
+import torch
+
+from .layout import ParallelLayout
+
+FORMS = ('"cpu:N" (N worker processes on the CPU), "cuda:I,J,…" (one worker on each of those GPUs) or '
+         '"cuda:all" (one on every GPU torch sees)')
+MAX_WORKERS = 64
+
+
+def parse_devices(text: str) -> tuple[str, ...]:
+    """One torch device name per worker, in rank order; ValueError saying what to write instead."""
+    kind, colon, rest = text.strip().lower().partition(":")
+    rest = rest.replace(" ", "")
+    if not colon or kind not in ("cpu", "cuda"):
+        raise ValueError(f"devices {text!r} is not a device list: write {FORMS}.")
+    if kind == "cpu":
+        if not re.fullmatch(r"\d+", rest, re.ASCII) or not 1 <= int(rest) <= MAX_WORKERS:
+            raise ValueError(f"devices {text!r}: after 'cpu:' give how many worker processes, 1 to {MAX_WORKERS} "
+                             f"(e.g. cpu:2).")
+        return ("cpu",) * int(rest)
+    available = torch.cuda.device_count()
+    if available == 0:
+        raise ValueError(f"devices {text!r}: torch sees no CUDA GPU on this machine; use cpu:N.")
+    if rest == "all":
+        return tuple(f"cuda:{index}" for index in range(available))
+    if not re.fullmatch(r"\d+(,\d+)*", rest, re.ASCII):
+        raise ValueError(f"devices {text!r}: after 'cuda:' give GPU numbers separated by commas (e.g. cuda:0,1) "
+                         f"or 'all'.")
+    indices = [int(part) for part in rest.split(",")]
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"devices {text!r} names a GPU twice: give each GPU once.")
+    missing = [index for index in indices if index >= available]
+    if missing:
+        raise ValueError(f"devices {text!r}: torch sees {available} GPU(s), cuda:0 to cuda:{available - 1}; "
+                         f"there is no cuda:{missing[0]}.")
+    return tuple(f"cuda:{index}" for index in indices)
+
+
+def layout_for(workers: int, ulysses: int, ring: int) -> ParallelLayout:
+    """The layout of `workers` ranks: `ring` ring groups of `ulysses` each; ulysses 0 = as many as fill them."""
+    if ring < 1 or ulysses < 0:
+        raise ValueError(f"the ring degree must be at least 1 and the Ulysses degree at least 0 (0: the devices "
+                         f"left); got ulysses {ulysses}, ring {ring}.")
+    if ulysses == 0:
+        if workers % ring:
+            raise ValueError(f"{workers} device(s) do not split into {ring} rings: give a ring degree that divides "
+                             f"{workers}.")
+        ulysses = workers // ring
+    if ulysses * ring != workers:
+        raise ValueError(f"Ulysses degree {ulysses} x ring degree {ring} is {ulysses * ring} ranks, but the devices "
+                         f"give {workers}: make the product {workers} (or set ulysses to 0 to use every device).")
+    return ParallelLayout(ulysses, ring)
