@@ -4,7 +4,7 @@
 then maps it: tensors are views of the file's pages, so a file whose dtype is already the one we
 compute in is held once in memory. `classify` tells a DiT, VAE, text encoder and LoRA apart so a
 wrong file gets a message that names what it is. `load_dit`, `load_vae` and `load_text_encoder`
-build ready-to-run models, undoing fp8 storage ("scaled fp8": weight = fp8 x per-tensor scale).
+build ready-to-run models; fp8 weights stay fp8, upcast per layer at compute (see fp8_linear).
 """
 import json
 import math
@@ -16,23 +16,17 @@ import torch
 from safetensors.torch import load_file
 
 from .dit import DiTConfig, WanDiT, storage_dtype
+from .fp8_linear import FP8_DTYPES, file_weights
 from .latent_format import LatentFormat
 
 DIT_PREFIX = "model.diffusion_model."
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
 COMPUTE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
-FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
 MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit
 MAX_TENSORS = 100_000  # Wan 2.1 14B has about 1,100; far more is no model file of ours
 MAX_DIMS = 8
 _DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
                 "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
-
-# ComfyUI's fp8 files: `X.weight` (fp8) times `X.scale_weight` (older name) or `X.weight_scale` (newer).
-_SCALE_KEYS = ("scale_weight", "weight_scale")
-# Bookkeeping for fp8 matmuls we do not use once the weights are dequantised.
-_FP8_ONLY_KEYS = ("scale_input", "input_scale")
-_FP8_MARKER = "scaled_fp8"
 
 KINDS = {  # what classify returns -> (what it is, the ComfyUI folder it belongs in)
     "dit": ("a Wan 2.1 diffusion model (DiT)", "models/diffusion_models"),
@@ -90,36 +84,19 @@ def default_compute_dtype(sd: dict) -> torch.dtype:
     return torch.bfloat16 if dtype in FP8_DTYPES else dtype
 
 
-def dequantized(sd: dict, dtype_of, device="cpu") -> dict[str, torch.Tensor]:
-    """Floating tensors moved to `device` in `dtype_of(key)`, fp8 scales applied and fp8 bookkeeping
-    dropped. Tensors already in place are passed through, so mapped file pages are not copied."""
-    weights = {}
-    for key, tensor in sd.items():
-        name = key.rpartition(".")[2]
-        if key == _FP8_MARKER or name in _SCALE_KEYS or name in _FP8_ONLY_KEYS:
-            continue
-        if tensor.is_floating_point():
-            scale = _fp8_scale(sd, key)
-            tensor = tensor.to(device)
-            if scale is not None:
-                tensor = tensor.float() * scale.to(device=device, dtype=torch.float32)
-            tensor = tensor.to(dtype_of(key))
-        weights[key] = tensor
-    return weights
-
-
 def load_dit(path, dtype: torch.dtype | None = None, device="cpu") -> WanDiT:
     """A Wan 2.1 T2V DiT from a safetensors file, computing in `dtype` (default: the file's own,
-    bfloat16 for fp8 files). Small sensitive weights are kept in float32 (see dit.storage_dtype)."""
+    bfloat16 for fp8 files, whose layers keep their fp8 weights). Small sensitive weights are kept in
+    float32 (see dit.storage_dtype)."""
     sd, metadata = read_state_dict(path)
     _expect(sd, "dit", path)
     with _naming_the_file(path):
         config = DiTConfig.from_state_dict(sd, metadata)
     dtype = _compute_dtype(dtype, sd)
-    weights = dequantized(sd, lambda key: storage_dtype(key, dtype), device)
-    del sd
     with torch.device("meta"):  # no memory for parameters that are replaced at once
         model = WanDiT(config)
+    weights = file_weights(sd, lambda key: storage_dtype(key, dtype), device, model)
+    del sd
     _check_layout(model, weights, path)
     model.load_state_dict(weights, strict=True, assign=True)
     with _naming_the_file(path):
@@ -142,12 +119,12 @@ def load_vae(path, dtype: torch.dtype | None = None):
     _expect(sd, "vae", path)
     dtype = _compute_dtype(dtype, sd)
     with _naming_the_file(path):
-        return WanVAE.from_state_dict(dequantized(sd, lambda key: dtype), dtype=dtype)
+        return WanVAE.from_state_dict(file_weights(sd, lambda key: dtype), dtype=dtype)
 
 
 def load_text_encoder(path, dtype: torch.dtype | None = None):
     """The umT5-XXL encoder and its tokenizer (the file's `spiece_model`) from one safetensors file,
-    the encoder in `dtype` (default: the file's own, bfloat16 for fp8)."""
+    the encoder in `dtype` (default: the file's own, bfloat16 for fp8, whose layers keep their fp8 weights)."""
     from .text_encoder import UMT5Encoder
     from .tokenizer import UMT5Tokenizer
 
@@ -156,7 +133,7 @@ def load_text_encoder(path, dtype: torch.dtype | None = None):
     dtype = _compute_dtype(dtype, sd)
     with _naming_the_file(path):
         tokenizer = UMT5Tokenizer.from_state_dict(sd)
-        return UMT5Encoder.from_state_dict(dequantized(sd, lambda key: dtype), dtype=dtype), tokenizer
+        return UMT5Encoder.from_state_dict(sd, dtype=dtype), tokenizer
 
 
 def _check_safetensors_file(path: Path) -> dict[str, str]:
@@ -244,13 +221,6 @@ def _pickle_message(path: Path, evidence: str) -> str:
         "files, because loading a pickle can run any code hidden in it. Use the .safetensors release of "
         "the model (e.g. wan2.1_t2v_1.3B_bf16.safetensors from ComfyUI's Wan 2.1 repackage)."
     )
-
-
-def _fp8_scale(sd: dict, key: str):
-    if not key.endswith(".weight"):
-        return None
-    layer = key.removesuffix("weight")
-    return next((sd[layer + name] for name in _SCALE_KEYS if layer + name in sd), None)
 
 
 def _expect(sd: dict, kind: str, path) -> None:

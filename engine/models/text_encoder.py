@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fp8_linear import compute_dtype, file_weights
+
 NUM_BUCKETS = 32  # relative position buckets, half per direction
 MAX_DISTANCE = 128  # distances from here on share the last bucket of their direction
 NORM_EPS = 1e-6
@@ -141,7 +143,7 @@ class AttentionSubLayer(nn.Module):
         self.SelfAttention = SelfAttention(config)  # capitalised: the checkpoint's key name
 
     def forward(self, x, buckets, key_mask):
-        normed = self.layer_norm(x).to(self.SelfAttention.q.weight.dtype)
+        normed = self.layer_norm(x).to(compute_dtype(self.SelfAttention.q))
         return _add_to_residual(x, self.SelfAttention(normed, buckets, key_mask))
 
 
@@ -152,7 +154,7 @@ class FeedForwardSubLayer(nn.Module):
         self.DenseReluDense = GatedGeluFeedForward(config)  # the checkpoint's key name
 
     def forward(self, x):
-        normed = self.layer_norm(x).to(self.DenseReluDense.wo.weight.dtype)
+        normed = self.layer_norm(x).to(compute_dtype(self.DenseReluDense.wo))
         return _add_to_residual(x, self.DenseReluDense(normed))
 
 
@@ -191,15 +193,16 @@ class UMT5Encoder(nn.Module):
     def from_state_dict(cls, state_dict: dict, dtype: torch.dtype = torch.float32) -> "UMT5Encoder":
         """Build the encoder from a text encoder file's tensors (its `spiece_model` is skipped).
 
-        Plain fp32/fp16/bf16 files and ComfyUI's "scaled fp8" files are accepted; the weights end
-        up in `dtype`, on the device the tensors are on.
+        Plain fp32/fp16/bf16 files and ComfyUI's fp8 and "scaled fp8" files are accepted: the weights
+        compute in `dtype`, on the device the tensors are on; fp8 layers keep their fp8 weights.
         """
         if dtype not in SUPPORTED_DTYPES:
             raise ValueError(f"The umT5 encoder runs in float32, float16 or bfloat16, not {dtype}.")
-        weights = _weights_in_dtype(state_dict, dtype)
-        config = UMT5Config.from_state_dict(weights)
+        state_dict = {key: tensor for key, tensor in state_dict.items() if key != TOKENIZER_KEY}
+        config = UMT5Config.from_state_dict(state_dict)
         with torch.device("meta"):  # no memory is spent on parameters that are replaced at once
             model = cls(config)
+        weights = file_weights(state_dict, lambda key: dtype, model=model)
         _check_keys(model, weights)
         model.load_state_dict(weights, strict=True, assign=True)
         return model.eval().requires_grad_(False)
@@ -217,19 +220,6 @@ class UMT5Encoder(nn.Module):
             )
         x = self.shared(tokens).float()
         return self.encoder(x, mask.to(device=x.device, dtype=torch.bool))
-
-
-def _weights_in_dtype(state_dict: dict, dtype: torch.dtype) -> dict:
-    """The encoder's weights from a file: tokenizer and fp8 bookkeeping dropped, fp8 × scale undone."""
-    weights = {}
-    for key, tensor in state_dict.items():
-        if key in (TOKENIZER_KEY, "scaled_fp8") or key.endswith((".scale_weight", ".scale_input")):
-            continue
-        scale_key = key.removesuffix("weight") + "scale_weight"
-        if key.endswith(".weight") and scale_key in state_dict:  # scaled fp8: weight = fp8 tensor × scale
-            tensor = tensor.float() * state_dict[scale_key].float()
-        weights[key] = tensor.to(dtype)
-    return weights
 
 
 def _check_keys(model: nn.Module, weights: dict) -> None:

@@ -1,4 +1,4 @@
-"""Reading users' model files: dtypes, fp8, prefixes, and a clear refusal for every wrong file."""
+"""Reading users' model files: dtypes, prefixes, and a clear refusal for every wrong file (fp8: test_fp8_weights.py)."""
 import os
 import pickle
 
@@ -75,37 +75,6 @@ def test_requested_dtype_and_prefix(tmp_path, dit_sd):
     assert set(sd) == set(dit_sd)
     model = load_dit(path, dtype=torch.bfloat16)
     assert model.state_dict()[BIG_WEIGHT].dtype == torch.bfloat16
-
-
-def test_fp8_e4m3fn_computes_in_bf16(tmp_path, dit_sd):
-    sd = {key: value.to(torch.float8_e4m3fn) if value.ndim == 2 else value.to(torch.bfloat16)
-          for key, value in dit_sd.items()}
-    model = load_dit(save(tmp_path, sd))
-    loaded = model.state_dict()[BIG_WEIGHT]
-    assert loaded.dtype == torch.bfloat16
-    assert torch.equal(loaded, sd[BIG_WEIGHT].to(torch.bfloat16))
-
-
-def test_scaled_fp8_is_dequantised(tmp_path, dit_sd):
-    """ComfyUI's scaled fp8: fp8 weight + per-tensor `scale_weight`, plus a `scaled_fp8` marker."""
-    sd = {"scaled_fp8": torch.empty(0, dtype=torch.float8_e4m3fn)}
-    for key, value in dit_sd.items():
-        if value.ndim == 2:
-            scale = value.abs().max() / 448.0  # e4m3's largest value
-            sd[key] = (value / scale).to(torch.float8_e4m3fn)
-            sd[key.removesuffix("weight") + "scale_weight"] = scale.reshape(())
-            sd[key.removesuffix("weight") + "scale_input"] = torch.ones(())
-        else:
-            sd[key] = value.to(torch.bfloat16)
-    path = save(tmp_path, {f"model.diffusion_model.{key}": value for key, value in sd.items()})
-    weights = load_dit(path).state_dict()
-    layer = BIG_WEIGHT.removesuffix("weight")
-    expected = sd[BIG_WEIGHT].float() * sd[layer + "scale_weight"]
-    assert torch.equal(weights[BIG_WEIGHT], expected.to(torch.bfloat16))
-    assert torch.allclose(weights[BIG_WEIGHT].float(), dit_sd[BIG_WEIGHT], rtol=0.07, atol=1e-3)
-    # the float32 head weights take the scale too, without a detour through bf16
-    head = sd["head.head.weight"].float() * sd["head.head.scale_weight"]
-    assert torch.equal(weights["head.head.weight"], head)
 
 
 def test_num_heads_from_metadata(tmp_path, dit_sd):
