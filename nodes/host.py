@@ -2,6 +2,7 @@
 
 Not a node file: the node families import this, never each other.
 """
+import logging
 import os
 import pathlib
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 
+from ..engine.models.block_swap import BlockSwap, blocks_within, device_bytes
 from .model_sources import source_of
 
 DTYPES = {"default": None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
@@ -69,6 +71,8 @@ class PlacedModel:
     """A pure-torch model handed to ComfyUI's memory manager (moved to the GPU when used, offloaded after)."""
 
     patcher: comfy.model_patcher.ModelPatcher
+    blocks_on_device: int | None = None  # a DiT's block swap: at most this many blocks on the device
+    swap: BlockSwap | None = None
 
     @property
     def module(self) -> torch.nn.Module:
@@ -81,9 +85,31 @@ class PlacedModel:
     def load(self, working_memory: int = 0) -> torch.nn.Module:
         """Ask ComfyUI to make room (for the weights and `working_memory` bytes besides, unloading other
         models as needed) and put the weights on the compute device; returns the module."""
+        if self.blocks_on_device is not None:
+            return self._load_swapped(working_memory)
         # Fully: our modules are plain torch, so a partial load would leave layers on the offload device.
         mm.load_models_gpu([self.patcher], memory_required=working_memory, force_full_load=True)
         return self.patcher.model
+
+    def _load_swapped(self, working_memory: int) -> torch.nn.Module:
+        """Block swap: ComfyUI frees room (unloading other models) for the DiT's weights that stay on the
+        device plus the working memory, then the engine places them: as many of `blocks_on_device` blocks
+        as the free memory holds, the others streamed in per call. Core does not count these weights."""
+        module, device = self.patcher.model, self.device
+        wanted = min(self.blocks_on_device, len(module.blocks))
+        mm.free_memory(device_bytes(module, wanted) + working_memory, device)
+        placed = self.swap.on_device if self.swap else 0
+        try:
+            resident = min(wanted, blocks_within(module, mm.get_free_memory(device) + placed - working_memory))
+        except ValueError as error:
+            raise ValueError(f"Block swap: {error} Free memory on {device}, or sample a smaller clip.") from None
+        if self.swap is None or self.swap.resident != resident:
+            if self.swap:
+                self.swap.remove()
+            self.swap = BlockSwap(module, device, resident, self.patcher.offload_device)
+            logging.info("Spacetime block swap: %d of %d DiT blocks on %s, the rest streamed in per step.",
+                         resident, len(module.blocks), device)
+        return module
 
 
 _cache: dict[str, tuple[tuple, object]] = {}
@@ -100,13 +126,13 @@ def cached(kind: str, path: str, options: tuple, build):
     return loaded
 
 
-def place(module: torch.nn.Module, devices) -> PlacedModel:
+def place(module: torch.nn.Module, devices, blocks_on_device: int | None = None) -> PlacedModel:
     # ModelPatcher, not CoreModelPatcher: with dynamic VRAM on (newer core, NVIDIA), CoreModelPatcher
     # becomes a patcher that streams weights through core's own cast-aware layers, which our plain torch
     # modules do not have. Core keeps ModelPatcher for such models itself, beside its dynamic ones.
     load_device, offload_device = devices
     patcher = comfy.model_patcher.ModelPatcher(module, load_device=load_device, offload_device=offload_device)
-    return PlacedModel(patcher)
+    return PlacedModel(patcher, blocks_on_device)
 
 
 def dit_devices():

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from comfy_api.latest import io
 
 from ..engine.models.checkpoint import load_dit, load_text_encoder, load_vae
+from ..engine.models.dit import MAX_LAYERS
 from ..engine.models.tokenizer import UMT5Tokenizer
 from ..kernels import BACKEND_NAMES
 from . import host
@@ -30,26 +31,34 @@ class LoadDiT(io.ComfyNode):
                                tooltip="Compute dtype; default keeps the file's (bf16 for fp8 files)."),
                 io.Combo.Input("attention", options=list(BACKEND_NAMES), default="auto",
                                tooltip="Attention backend; the one actually used is logged once."),
+                io.Int.Input("blocks_on_device", default=-1, min=-1, max=MAX_LAYERS, optional=True,
+                             tooltip="Block swap, for a card the model does not fit: -1 (default) puts the whole "
+                             "model on the GPU; N keeps at most N of its transformer blocks there (fewer if "
+                             "free memory holds fewer) and streams the others in at every step, slower the "
+                             "fewer stay (1.3B has 30 blocks, 14B 40)."),
             ],
             outputs=[DiT.Output(display_name="dit", tooltip="The loaded video model, for the Sampler and Remix.")],
         )
 
     @classmethod
-    def validate_inputs(cls, dit_name, dtype, attention):
+    def validate_inputs(cls, dit_name, dtype, attention, blocks_on_device=-1):
+        # Named here, so core leaves its range to us.
+        swap = None if blocks_on_device is None or -1 <= blocks_on_device <= MAX_LAYERS else (
+            f"blocks_on_device must be -1 (the whole model on the device) or 0 to {MAX_LAYERS}, not {blocks_on_device}")
         return checked(host.missing_model("diffusion_models", dit_name),
                        choice_problem("dtype", dtype, DTYPE_CHOICES),
-                       choice_problem("attention", attention, BACKEND_NAMES))
+                       choice_problem("attention", attention, BACKEND_NAMES), swap)
 
     @classmethod
-    def execute(cls, dit_name, dtype, attention) -> io.NodeOutput:
+    def execute(cls, dit_name, dtype, attention, blocks_on_device=-1) -> io.NodeOutput:
         path = host.model_path("diffusion_models", dit_name)
 
         def build():
             model = load_dit(path, dtype=host.dtype(dtype))
             model.attention_backend = attention
-            return host.place(model, host.dit_devices())
+            return host.place(model, host.dit_devices(), None if blocks_on_device < 0 else blocks_on_device)
 
-        return io.NodeOutput(host.cached("dit", path, (dtype, attention), build))
+        return io.NodeOutput(host.cached("dit", path, (dtype, attention, blocks_on_device), build))
 
 
 @dataclass

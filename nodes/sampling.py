@@ -8,6 +8,7 @@ from ..engine.editing.remix import CUSTOM
 from ..engine.frame_mask import keep_from_mask
 from ..engine.generation import SamplerSettings, passes, run_plan
 from ..engine.memory import DiTShape, check_sampling, sampling_bytes
+from ..engine.models.fp8_linear import compute_dtype
 from ..engine.preview import latent_preview
 from ..engine.sampling import SOLVERS, SamplingPlan
 from ..engine.sampling.plan import HOLD_MODES, WINDOW_MODES
@@ -80,7 +81,7 @@ def load_for(dit, plan: SamplingPlan):
     module = dit.module
     frames = min(plan.window or plan.frames, plan.frames)  # windows are sampled one after another
     shape = (*plan.latent.shape[:2], frames, *plan.latent.shape[3:])
-    dims, dtype = DiTShape(module.config.dim, module.config.ffn_dim), module.blocks[0].ffn[0].weight.dtype
+    dims, dtype = DiTShape(module.config.dim, module.config.ffn_dim), compute_dtype(module.blocks[0].ffn[0])
     model = dit.load(sampling_bytes(shape, dims, dtype, module.attention_backend))
     check_sampling(shape, dims, dtype, module.attention_backend, host.free_memory(dit.device))
     return model
