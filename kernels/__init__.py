@@ -2,7 +2,9 @@
 
 Layout: q [B, Nq, H, D], k and v [B, Nk, H, D] (what a DiT produces after splitting heads); the result
 has q's shape. `rope` (a RopeGrid) applies Wan's 3D RoPE to q and k; `key_mask` [B, Nk] bool marks
-the keys to attend to (a query with no key to attend gets zeros).
+the keys to attend to (a query with no key to attend gets zeros). `return_lse` also returns each row's
+log-sum-exp of scores [B, Nq, H] float32 (−inf for no key), which merges attentions over parts of the
+keys (ring attention, engine/parallel).
 
 Backends (`available_backends()` says which can run here, and why not):
 - auto: the fused Triton kernel on CUDA for float16/bfloat16 once its self-check passes, else sdpa;
@@ -43,15 +45,17 @@ class BackendInfo:
 
 
 def attention(q, k, v, *, rope: RopeGrid | None = None, key_mask: torch.Tensor | None = None,
-              backend: str = "auto", caller: str = "attention") -> torch.Tensor:
-    """softmax(rope(q)·rope(k)ᵀ/√D)·v over the keys in key_mask; `caller` names the model or layer
-    family in the one log line that says which backend it got."""
+              backend: str = "auto", caller: str = "attention", return_lse: bool = False):
+    """softmax(rope(q)·rope(k)ᵀ/√D)·v over the keys in key_mask (and, with return_lse, its log-sum-exp);
+    `caller` names the model or layer family in the one log line that says which backend it got."""
     check_inputs(q, k, v, rope, key_mask)
     chosen, why = _resolve(backend, q.device, q.dtype, q.shape[-1])
     if key_mask is not None and not chosen.masks_keys:
         chosen, why = SDPA, f"{chosen.name} takes no key mask, so masked (cross-attention) calls use sdpa"
+    if return_lse and not chosen.returns_lse:
+        chosen, why = SDPA, f"{chosen.name} returns no log-sum-exp, so calls that need one (ring attention) use sdpa"
     _log_once(caller, backend, chosen.name, why)
-    return chosen(q, k, v, rope, key_mask)
+    return chosen.with_lse(q, k, v, rope, key_mask) if return_lse else chosen(q, k, v, rope, key_mask)
 
 
 def available_backends(device: torch.device | str | None = None, dtype: torch.dtype = torch.bfloat16,

@@ -17,6 +17,7 @@ class _PackageBackend:
     module: str
     install_hint: str
     masks_keys = False
+    returns_lse = False
     int8 = False  # quantises q and k to 8 bits
 
     def unavailable_reason(self, device, dtype, head_dim) -> str | None:

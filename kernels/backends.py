@@ -2,8 +2,10 @@
 
 Each backend is an object with a `name`, `masks_keys` (whether it takes a key-padding mask),
 `unavailable_reason(device, dtype, head_dim)` (None when it can run such calls, else a sentence for
-people) and `__call__(q, k, v, rope, key_mask)`. The Triton kernels are imported on first use only, so importing
-this module never decides between compiled and interpreted Triton (see `flash.launch`).
+people) and `__call__(q, k, v, rope, key_mask)`; those with `returns_lse` also have
+`with_lse(q, k, v, rope, key_mask) -> (out, lse [B, Nq, H] float32)`, for merging partial attentions.
+The Triton kernels are imported on first use only, so importing this module never decides between
+compiled and interpreted Triton (see `flash.launch`).
 """
 import importlib
 import importlib.util
@@ -19,6 +21,7 @@ from .rope import RopeGrid, apply_rope
 
 LOG = logging.getLogger("spacetime.attention")
 AUTO_DTYPES = (torch.float16, torch.bfloat16)  # float32 Triton runs are for tests: auto keeps SDPA there
+LSE_BLOCK_SCORES = 1 << 24  # float32 scores SDPA's log-sum-exp path holds at once (64 MB)
 
 
 class SdpaBackend:
@@ -26,6 +29,7 @@ class SdpaBackend:
 
     name = "sdpa"
     masks_keys = True
+    returns_lse = True  # by torch maths, a block of queries at a time: SDPA itself returns no log-sum-exp
     int8 = False  # quantises q and k to 8 bits
 
     def unavailable_reason(self, device, dtype, head_dim) -> str | None:
@@ -41,11 +45,28 @@ class SdpaBackend:
             out = out.masked_fill(~key_mask.any(dim=1)[:, None, None, None], 0)
         return out
 
+    def with_lse(self, q, k, v, rope: RopeGrid | None, key_mask):
+        if rope is not None:
+            q, k = apply_rope(q, rope), apply_rope(k, rope)
+        batch, queries, heads, head_dim = q.shape
+        rows = max(1, LSE_BLOCK_SCORES // (batch * heads * k.shape[1]))
+        outs, lses = [], []
+        for start in range(0, queries, rows):
+            scores = torch.einsum("bqhd,bkhd->bhqk", q[:, start:start + rows].float(), k.float()) * head_dim ** -0.5
+            if key_mask is not None:
+                scores = scores.masked_fill(~key_mask[:, None, None, :], float("-inf"))
+            lse = torch.logsumexp(scores, dim=-1)
+            probs = torch.exp(scores - lse.clamp_min(torch.finfo(lse.dtype).min)[..., None])  # 0 if all masked
+            outs.append(torch.einsum("bhqk,bkhd->bqhd", probs, v.float()))
+            lses.append(lse)
+        return torch.cat(outs, dim=1).to(q.dtype), torch.cat(lses, dim=2).transpose(1, 2)
+
 
 class TritonBackend:
     """The pack's fused kernels (`flash`): RoPE in the loads; `int8` selects the 8-bit scheme."""
 
     masks_keys = True
+    returns_lse = True
 
     def __init__(self, name: str, int8: bool):
         self.name, self.int8 = name, int8
@@ -66,6 +87,11 @@ class TritonBackend:
         from .flash.launch import flash_attention
 
         return flash_attention(q, k, v, rope=rope, key_mask=key_mask, int8=self.int8)
+
+    def with_lse(self, q, k, v, rope: RopeGrid | None, key_mask):
+        from .flash.launch import flash_attention
+
+        return flash_attention(q, k, v, rope=rope, key_mask=key_mask, int8=self.int8, return_lse=True)
 
 
 SDPA = SdpaBackend()

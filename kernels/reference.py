@@ -20,14 +20,18 @@ INT8_MAX = 127
 FP8_MAX = 448.0  # largest finite float8_e4m3fn; P in [0, 1] is scaled by it to use the whole range
 
 
-def reference_attention(q, k, v, *, rope: RopeGrid | None = None, key_mask=None) -> torch.Tensor:
-    """Exact softmax attention in float64; returns float64 [B, Nq, H, D]."""
+def reference_attention(q, k, v, *, rope: RopeGrid | None = None, key_mask=None, return_lse: bool = False):
+    """Exact softmax attention in float64; returns float64 [B, Nq, H, D], and with `return_lse` also
+    each row's log Σ_k exp(q·k/√D) [B, Nq, H] (−inf for a row with no key to attend)."""
     if rope is not None:
         q, k = apply_rope(q, rope), apply_rope(k, rope)
     scores = torch.einsum("bqhd,bkhd->bhqk", q.double(), k.double()) * q.shape[-1] ** -0.5
     probs = _masked_exp(scores, key_mask)
-    out = torch.einsum("bhqk,bkhd->bqhd", probs, v.double())
-    return out / _row_sums(probs)
+    out = torch.einsum("bhqk,bkhd->bqhd", probs, v.double()) / _row_sums(probs)
+    if not return_lse:
+        return out
+    masked = scores if key_mask is None else scores.masked_fill(~key_mask[:, None, None, :], float("-inf"))
+    return out, torch.logsumexp(masked, dim=-1).transpose(1, 2)
 
 
 def reference_attention_int8(q, k, v, *, rope: RopeGrid | None = None, key_mask=None,

@@ -74,18 +74,27 @@ def _pair_tables(frames: int, height: int, width: int, head_dim: int, device: to
     return angles.cos().float().to(device), angles.sin().float().to(device)
 
 
-def rotate(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
-    """x [B, N, H, D] with adjacent pairs (x[2j], x[2j+1]) rotated by the grid's angles, as float32."""
+def rotate(x: torch.Tensor, grid: RopeGrid, first: int | None = None) -> torch.Tensor:
+    """x [B, N, H, D] with adjacent pairs (x[2j], x[2j+1]) rotated by the grid's angles, as float32.
+
+    first: x holds the grid's tokens first … first + N − 1 (a sequence-parallel shard); None: all of them.
+    """
     batch, tokens, heads, head_dim = x.shape
-    if tokens != grid.tokens:
+    if first is None and tokens != grid.tokens:
         raise ValueError(f"RoPE grid {grid} has {grid.tokens} tokens but the input has {tokens}")
+    start = first or 0
+    if not 0 <= start <= start + tokens <= grid.tokens:
+        raise ValueError(f"RoPE grid {grid} has {grid.tokens} tokens; tokens {start} … {start + tokens - 1} "
+                         "are not all in it")
     cos, sin = grid.cos_sin(head_dim, device=x.device)
+    cos, sin = cos[start:start + tokens], sin[start:start + tokens]
     pairs = x.float().reshape(batch, tokens, heads, head_dim // 2, 2)
     even, odd = pairs[..., 0], pairs[..., 1]
     cos, sin = cos[None, :, None, :], sin[None, :, None, :]
     return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).reshape(x.shape)
 
 
-def apply_rope(x: torch.Tensor, grid: RopeGrid) -> torch.Tensor:
-    """Rotate adjacent pairs (x[2j], x[2j+1]) of x [B, N, H, D] by the grid's angles, in float32."""
-    return rotate(x, grid).to(x.dtype)
+def apply_rope(x: torch.Tensor, grid: RopeGrid, first: int | None = None) -> torch.Tensor:
+    """Rotate adjacent pairs (x[2j], x[2j+1]) of x [B, N, H, D] by the grid's angles, in float32
+    (`first`: x holds tokens first … first + N − 1 of the grid, as in `rotate`)."""
+    return rotate(x, grid, first).to(x.dtype)

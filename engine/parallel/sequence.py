@@ -148,8 +148,9 @@ class TokenShard:
             requests = []
             if step < ring - 1:  # pass the block on while attending to it
                 incoming = torch.empty_like(travelling)
-                requests = [dist.isend(travelling, after, group=context.group),
-                            dist.irecv(incoming, before, group=context.group)]
+                requests = dist.batch_isend_irecv([  # one batch: NCCL could deadlock on separate send/recv
+                    dist.P2POp(dist.isend, travelling, after, group=context.group),
+                    dist.P2POp(dist.irecv, incoming, before, group=context.group)])
             real = min(block, max(0, self.grid.tokens - source * block))
             if real:  # a block of padding only adds nothing
                 mask = None if real == block else (torch.arange(block, device=q.device) < real).expand(q.shape[0], -1)

@@ -9,6 +9,8 @@ select what is fused into the loads and dots:
   int32 dot scaled by both.
 - PV_FP8: V arrives as FP8 e4m3 [B, H, D, N] with per-channel scales; P is scaled by FP8_MAX into
   FP8 and the product accumulates in float32. Otherwise P is rounded to V's dtype, like FlashAttention.
+- HAS_LSE: also store each row's natural log-sum-exp of scores (−inf for a row with no key), float32
+  [B, H, Nq], which ring attention needs to merge partial results.
 Scores are kept in log2 units (qk_scale includes log2(e)) so the exponentials are exp2. INTERPRETED
 switches on the workarounds for Triton's CPU interpreter (`tiles.dot`, `tiles.cast`).
 """
@@ -20,11 +22,12 @@ from .tiles import cast, dot, load_tile, rotate_tile, store_tile
 
 P_SCALE = tl.constexpr(FP8_MAX)
 NO_MAX = tl.constexpr(-1.0e30)  # finite start for the row max: exp2(NO_MAX - NO_MAX) is 1, not NaN
+LN_2 = tl.constexpr(0.6931471805599453)  # log-sum-exp in log2 units -> natural log
 
 
 @triton.jit
 def flash_forward(
-    q_ptr, k_ptr, v_ptr, out_ptr,
+    q_ptr, k_ptr, v_ptr, out_ptr, lse_ptr,
     stride_qb, stride_qn, stride_qh, stride_qd,
     stride_kb, stride_kn, stride_kh, stride_kd,
     stride_vb, stride_vn, stride_vh, stride_vd,
@@ -36,7 +39,7 @@ def flash_forward(
     HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
     T_PAIRS: tl.constexpr, H_PAIRS: tl.constexpr,
     HAS_ROPE: tl.constexpr, HAS_KEY_MASK: tl.constexpr, QK_INT8: tl.constexpr, PV_FP8: tl.constexpr,
-    INTERPRETED: tl.constexpr,
+    HAS_LSE: tl.constexpr, INTERPRETED: tl.constexpr,
 ):
     batch_head = tl.program_id(1)
     b = (batch_head // heads).to(tl.int64)
@@ -93,3 +96,7 @@ def flash_forward(
         out = out * channel_scale[None, :]
     store_tile(out_ptr + b * stride_ob + h * stride_oh, stride_on, stride_od, queries, n_queries,
                cast(out, out_ptr.dtype.element_ty, INTERPRETED), HEAD_DIM)
+    if HAS_LSE:
+        attended = row_sum > 0
+        lse = tl.where(attended, (row_max + tl.log2(tl.where(attended, row_sum, 1.0))) * LN_2, float("-inf"))
+        tl.store(lse_ptr + batch_head * n_queries + queries, lse, mask=queries < n_queries)

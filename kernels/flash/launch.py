@@ -41,13 +41,14 @@ def fp8_available(device: torch.device) -> bool:
 
 def flash_attention(q, k, v, *, rope: RopeGrid | None = None, key_mask=None, int8: bool = False,
                     pv_fp8: bool | None = None, out=None, block_m: int | None = None,
-                    block_n: int | None = None) -> torch.Tensor:
+                    block_n: int | None = None, return_lse: bool = False):
     """softmax(rope(q)·rope(k)ᵀ/√D)·v for q [B, Nq, H, D], k, v [B, Nk, H, D]; result [B, Nq, H, D].
 
     Takes inputs as `inputs.check_inputs` accepts them (`attention` checks; direct callers must).
 
     int8: the SageAttention2-style scheme of `reference.reference_attention_int8`; pv_fp8 picks FP8 for
     P·V (default: where the GPU has it). out: a buffer to write into (tests poison it first).
+    return_lse: also return each row's log-sum-exp of scores, float32 [B, Nq, H] (−inf for no key).
     block_m, block_n: tile sizes, for tests that need several tiles on small inputs.
     """
     reason = unsupported_reason(q.device, q.dtype, q.shape[-1])
@@ -68,6 +69,7 @@ def flash_attention(q, k, v, *, rope: RopeGrid | None = None, key_mask=None, int
     block_m, block_n = block_m or default_m, block_n or default_n
     if out is None:
         out = torch.empty(batch, n_queries, heads, head_dim, dtype=q.dtype, device=q.device)
+    lse = torch.empty(batch, heads, n_queries, dtype=torch.float32, device=q.device) if return_lse else q
 
     q_scale = k_scale = v_scale = q  # placeholders: pointer arguments the kernel does not read
     if int8:
@@ -84,15 +86,15 @@ def flash_attention(q, k, v, *, rope: RopeGrid | None = None, key_mask=None, int
     key_mask = key_mask.contiguous().view(torch.uint8) if has_key_mask else q  # q: unread placeholder
 
     flash_forward[(triton.cdiv(n_queries, block_m), batch * heads)](
-        q, k, v, out, *q.stride(), *k.stride(), *v_strides, *out.stride(),
+        q, k, v, out, lse, *q.stride(), *k.stride(), *v_strides, *out.stride(),
         key_mask, key_mask.stride(0), q_scale, k_scale, v_scale,
         cos, sin, grid_height, grid_width,
         n_queries, n_keys, heads, LOG2_E / math.sqrt(head_dim),
         HEAD_DIM=head_dim, BLOCK_M=block_m, BLOCK_N=block_n, T_PAIRS=t_pairs, H_PAIRS=h_pairs,
         HAS_ROPE=rope is not None, HAS_KEY_MASK=has_key_mask, QK_INT8=int8, PV_FP8=pv_fp8,
-        INTERPRETED=INTERPRETED, num_warps=warps, num_stages=stages,
+        HAS_LSE=return_lse, INTERPRETED=INTERPRETED, num_warps=warps, num_stages=stages,
     )
-    return out
+    return (out, lse.transpose(1, 2)) if return_lse else out
 
 
 def tile_config(head_dim: int, dtype: torch.dtype, capability: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -32,10 +32,11 @@ from spacetime.kernels.rope import axis_dims  # noqa: E402
 SHARED_MEMORY = {80: 163 * 1024, 89: 99 * 1024, 90: 227 * 1024}  # bytes a block may use
 SPILL_BUDGET = 256  # bytes of register spill stores tolerated in the 16-bit and 8-bit kernels
 POINTER = {torch.bfloat16: "*bf16", torch.float16: "*fp16", torch.float32: "*fp32"}
-# (arch, dtype, head_dim, rope, key mask, int8, fp8): what the models and tests launch
+# (arch, dtype, head_dim, rope, key mask, int8, fp8[, lse]): what the models and tests launch
 VARIANTS = [
     (90, torch.bfloat16, 128, True, False, False, False),
     (90, torch.bfloat16, 128, False, True, False, False),
+    (90, torch.bfloat16, 128, False, True, False, False, True),  # ring attention's blocks
     (90, torch.float16, 64, True, False, False, False),
     (90, torch.bfloat16, 128, False, False, True, True),
     (90, torch.float32, 128, True, True, False, False),
@@ -45,16 +46,17 @@ VARIANTS = [
 ]
 
 
-def compile_forward(arch, dtype, head_dim, rope, key_mask, int8, fp8):
+def compile_forward(arch, dtype, head_dim, rope, key_mask, int8, fp8, lse=False):
     element = POINTER[dtype]
     types = dict(q_ptr="*i8" if int8 else element, k_ptr="*i8" if int8 else element,
-                 v_ptr="*fp8e4nv" if fp8 else element, out_ptr=element, key_mask_ptr="*u8",
+                 v_ptr="*fp8e4nv" if fp8 else element, out_ptr=element, lse_ptr="*fp32", key_mask_ptr="*u8",
                  q_scale_ptr="*fp32", k_scale_ptr="*fp32", v_scale_ptr="*fp32", cos_ptr="*fp32", sin_ptr="*fp32",
                  qk_scale="fp32")
     block_m, block_n, warps, stages = tile_config(head_dim, dtype, (arch // 10, arch % 10))
     t_dim, h_dim, _ = axis_dims(head_dim)
     constants = dict(HEAD_DIM=head_dim, BLOCK_M=block_m, BLOCK_N=block_n, T_PAIRS=t_dim // 2, H_PAIRS=h_dim // 2,
-                     HAS_ROPE=rope, HAS_KEY_MASK=key_mask, QK_INT8=int8, PV_FP8=fp8, INTERPRETED=False)
+                     HAS_ROPE=rope, HAS_KEY_MASK=key_mask, QK_INT8=int8, PV_FP8=fp8, HAS_LSE=lse,
+                     INTERPRETED=False)
     return _compile(flash_forward, types, constants, arch, warps, stages)
 
 
