@@ -38,6 +38,7 @@ POLL_SECONDS = 0.25  # how often a waiting host checks that its workers live (an
 START_SECONDS = 600.0  # a worker loads its model from the file within this
 STOP_SECONDS = 3.0
 PEER_SECONDS = 1.0  # after a worker's error, how long to look for a peer whose death caused it
+PEAK_MEMORY = "peak memory"  # a job asking each rank for its peak memory (bench/parallel.py)
 _PACK_NAME = __name__.removesuffix(".engine.parallel.workers")
 _PACK_ROOT = pathlib.Path(__file__).resolve().parents[2]
 _ENTRY = pathlib.Path(__file__).with_name("worker_entry.py")
@@ -131,6 +132,20 @@ class WorkerPool:
                 return data[0].clone()  # out of the worker's shared memory
             elif kind == "error":
                 self._raise_failure(*data)
+
+    def peak_memory(self) -> list[int]:
+        """Each rank's peak memory in bytes, in rank order: on CUDA the most torch allocated since the last
+        call (torch.cuda.max_memory_allocated), on the CPU the process's peak resident set."""
+        for jobs in self._jobs:
+            jobs.put(PEAK_MEMORY)
+        peaks = {}
+        while len(peaks) < len(self._jobs):
+            kind, *data = self._next(None)
+            if kind == "error":
+                self._raise_failure(*data)
+            if kind == "peak":
+                peaks[data[0]] = data[1]
+        return [peaks[rank] for rank in range(len(peaks))]
 
     def close(self, graceful: bool = True) -> None:
         """Stop the workers: asked to leave (graceful), then terminated, then killed."""
@@ -294,6 +309,9 @@ def serve(rank, devices, init_method, path, dtype, attention, ulysses, ring, thr
             results.put(("step", i, x0[:1, :, middle:middle + 1].to("cpu", copy=True)))
 
     while (job := _next_job(jobs, host)) is not None:
+        if job == PEAK_MEMORY:
+            results.put(("peak", rank, _peak_memory(device)))
+            continue
         plan, settings, batch_index = job
         try:
             with torch.no_grad(), model.parallel(parallel):
@@ -314,6 +332,16 @@ def _next_job(jobs, host):
         except queue.Empty:
             continue
     return None
+
+
+def _peak_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        return peak
+    import resource  # Unix only: the CPU figure is for benchmarks on Linux
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def _report(results, rank: int, error: Exception) -> None:

@@ -75,6 +75,8 @@ def test_the_pool_is_reused_and_replaced_when_its_layout_changes(checkpoint):
     first = current_pids()
     run_on_workers(spec(checkpoint), plan(), SETTINGS)
     assert current_pids() == first and len(first) == 2
+    peaks = workers._pool.peak_memory()  # what bench/parallel.py reports: per rank, RSS on the CPU
+    assert len(peaks) == 2 and all(peak > 2**20 for peak in peaks)
     run_on_workers(spec(checkpoint, workers_count=1), plan(), SETTINGS)
     assert len(current_pids()) == 1 and not any(alive(pid) for pid in first)
 
