@@ -6,6 +6,7 @@ from comfy_api.latest import io
 from ..engine.models.checkpoint import load_dit, load_text_encoder, load_vae
 from ..engine.models.dit import MAX_LAYERS
 from ..engine.models.tokenizer import UMT5Tokenizer
+from ..engine.parallel.workers import ModelFile
 from ..kernels import BACKEND_NAMES
 from . import host
 from .types import DiT, TextEncoder, VAE
@@ -56,6 +57,7 @@ class LoadDiT(io.ComfyNode):
         def build():
             model = load_dit(path, dtype=host.dtype(dtype))
             model.attention_backend = attention
+            model.file = ModelFile(path, host.dtype(dtype))  # for worker processes to load it again (Parallel Devices)
             return host.place(model, host.dit_devices(), None if blocks_on_device < 0 else blocks_on_device)
 
         return io.NodeOutput(host.cached("dit", path, (dtype, attention, blocks_on_device), build))
