@@ -35,6 +35,23 @@ def user_directory() -> pathlib.Path:
     return pathlib.Path(folder_paths.get_user_directory())
 
 
+def output_directory() -> str:
+    return folder_paths.get_output_directory()
+
+
+def save_location(filename_prefix: str, width: int, height: int) -> tuple[str, str, str]:
+    """The folder, file name stem and subfolder (of the output folder) core gives `filename_prefix`, its
+    %width%-style fields filled in; the folder is created."""
+    folder, name, _, subfolder, _ = folder_paths.get_save_image_path(filename_prefix, output_directory(),
+                                                                    width, height)
+    return folder, name, subfolder
+
+
+def add_model_folder(kind: str, path: str) -> None:
+    """List the files in `path` among ComfyUI's `kind` model files (diffusion_models, vae, ...)."""
+    folder_paths.add_model_folder_path(kind, path)
+
+
 def input_directory() -> str:
     """ComfyUI's input folder (uploads land there): where the pack's nodes read videos from."""
     return folder_paths.get_input_directory()
@@ -147,15 +164,22 @@ def vae_devices():
     return mm.vae_device(), mm.vae_offload_device()
 
 
-def step_reporter(total: int, preview=None):
-    """A sampler callback: progress (with an optional preview image) and a prompt stop on interrupt."""
+def progress_reporter(total: int):
+    """`report(done, preview=None)`: the running node's progress bar (with an optional preview image),
+    and a prompt stop on interrupt."""
     bar = comfy.utils.ProgressBar(total)
 
-    def report(step: int, x: torch.Tensor, x0: torch.Tensor) -> None:
+    def report(done: int, preview=None) -> None:
         mm.throw_exception_if_processing_interrupted()
-        bar.update_absolute(step + 1, total, preview(x0) if preview else None)
+        bar.update_absolute(done, total, preview)
 
     return report
+
+
+def step_reporter(total: int, preview=None):
+    """A sampler callback `(step, x, x0)` reporting through progress_reporter, previewing x0."""
+    report = progress_reporter(total)
+    return lambda step, x, x0: report(step + 1, preview(x0) if preview else None)
 
 
 def check_interrupt() -> None:

@@ -1,9 +1,9 @@
 """Latent nodes: an empty video latent in Wan 2.1's raw latent layout."""
 import torch
 from comfy_api.latest import io
-import comfy.model_management
 
 from ..engine.video_shape import latent_shape, video_problems
+from . import host
 from .validation import checked
 
 MAX_SIZE = 8192
@@ -56,7 +56,7 @@ class EmptyVideoLatent(io.ComfyNode):
         if problems:
             raise ValueError("; ".join(problems))
         shape = latent_shape(batch_size, width, height, length)
-        samples = torch.zeros(shape, device=comfy.model_management.intermediate_device())
+        samples = torch.zeros(shape, device=host.intermediate_device())
         return io.NodeOutput({"samples": samples})
 
 

@@ -4,13 +4,11 @@ import json
 import os
 
 import torch
-import comfy.utils
-import folder_paths
 from comfy_api.latest import InputImpl, Types, io, ui
 
 from ..engine.frames import decode_to_images, encode_images
 from ..engine.memory import check_decode, decode_bytes
-from ..engine.video import Selection, frame_rate, load_video, next_free_path, write_video
+from ..engine.video import PROVENANCE_KEY, Selection, frame_rate, load_video, next_free_path, write_video
 from ..engine.video.input_files import input_path, input_problem, video_names
 from ..engine.video.watermark import CORNERS, add_watermark
 from ..engine.video.output_files import check_inside, prefix_problem
@@ -45,11 +43,10 @@ class Decode(io.ComfyNode):
     def execute(cls, vae, latent, tile_size) -> io.NodeOutput:
         samples = latent["samples"]
         tile = (tile_size // 8, tile_size // 8) if tile_size else None
-        bar = comfy.utils.ProgressBar(frame_count(samples.shape[2]))
+        report = host.progress_reporter(frame_count(samples.shape[2]))
 
         def progress(done, total):
-            host.check_interrupt()
-            bar.update_absolute(done, total)
+            report(done)
 
         first = vae.module.decoder.conv1.weight  # 4 x the VAE's base width
         vae_dim, dtype = first.shape[0] // 4, first.dtype
@@ -98,7 +95,7 @@ def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None, record:
         metadata["workflow"] = json.dumps(extra_pnginfo["workflow"])
     if prompt:
         metadata["prompt"] = json.dumps(prompt)
-    metadata["spacetime"] = json.dumps(record, sort_keys=True)
+    metadata[PROVENANCE_KEY] = json.dumps(record, sort_keys=True)
     return metadata
 
 
@@ -145,13 +142,13 @@ class SaveVideo(io.ComfyNode):
     def execute(cls, images, fps, format, quality, filename_prefix, audio=None, watermark="", watermark_opacity=0.5,
                 watermark_corner=CORNERS[0]) -> io.NodeOutput:
         count, height, width = images.shape[:3]
-        output = folder_paths.get_output_directory()
+        output = host.output_directory()
         problem = prefix_problem(filename_prefix)
         if problem:
             raise ValueError(problem)
         # Before core's path helper, which creates missing folders: through a link they would land outside.
         check_inside(output, os.path.join(output, os.path.dirname(filename_prefix)))
-        folder, name, _, subfolder, _ = folder_paths.get_save_image_path(filename_prefix, output, width, height)
+        folder, name, subfolder = host.save_location(filename_prefix, width, height)
         images = add_watermark(images, watermark, watermark_opacity, watermark_corner)
         marked = {"watermark": watermark} if watermark and watermark_opacity else {}
         record, sources = provenance_record.gather(cls.hidden.prompt, cls.hidden.unique_id, **marked)

@@ -5,7 +5,6 @@ container unchanged: Matroska/WebM upper-cases tag names (the reader lower-cases
 WebP/GIF text entries are stored as "key:value", so a ':' in a key could not be split off again.
 """
 import datetime
-import json
 import re
 
 PROVENANCE_KEY = "spacetime"
@@ -47,8 +46,3 @@ def provenance(version: str, models: list[str], seed: int | None, when: datetime
         **details,
     }
 
-
-def provenance_record(version: str, models: list[str], seed: int | None,
-                      when: datetime.datetime | None = None, **details) -> str:
-    """`provenance(...)` as the JSON string stored under PROVENANCE_KEY."""
-    return json.dumps(provenance(version, models, seed, when, **details), sort_keys=True)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from spacetime.engine.video import gif, webp
-from spacetime.engine.video.metadata import PROVENANCE_KEY, provenance_record
+from spacetime.engine.video.metadata import PROVENANCE_KEY, provenance
 from spacetime.engine.video.reader import read_metadata, read_video
 from spacetime.engine.video.writer import write_video
 
@@ -62,15 +62,15 @@ def test_webp_and_gif_loop_forever(tmp_path):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_metadata_round_trip(tmp_path, fmt):
     workflow = json.dumps({"nodes": [{"id": 1, "type": "Spacetime", "text": "a cat, ünïcode"}]} | {"pad": "x" * 3000})
-    provenance = provenance_record("0.1.0", ["wan2.1_t2v_1.3B.safetensors", "umt5_xxl.safetensors"], seed=42)
-    metadata = {"workflow": workflow, "prompt": '{"3": {"inputs": {}}}', PROVENANCE_KEY: provenance}
+    record = json.dumps(provenance("0.1.0", ["wan2.1_t2v_1.3B.safetensors", "umt5_xxl.safetensors"], seed=42))
+    metadata = {"workflow": workflow, "prompt": '{"3": {"inputs": {}}}', PROVENANCE_KEY: record}
     path = write_video(gradient_clip(frames=3), str(tmp_path / f"m.{fmt}"), 20, fmt, 80, metadata)
     stored = read_metadata(path)
     assert {key: stored.get(key) for key in metadata} == metadata
-    record = json.loads(stored[PROVENANCE_KEY])
-    assert record["generator"] == "Spacetime" and record["seed"] == 42 and record["version"] == "0.1.0"
-    assert record["models"] == ["wan2.1_t2v_1.3B.safetensors", "umt5_xxl.safetensors"]
-    assert record["time"].endswith("+00:00")
+    made = json.loads(stored[PROVENANCE_KEY])
+    assert made["generator"] == "Spacetime" and made["seed"] == 42 and made["version"] == "0.1.0"
+    assert made["models"] == ["wan2.1_t2v_1.3B.safetensors", "umt5_xxl.safetensors"]
+    assert made["time"].endswith("+00:00")
 
 
 @pytest.mark.parametrize("fmt,quality", [("webp", 100), ("mp4", 90)])
