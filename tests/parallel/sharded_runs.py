@@ -42,9 +42,9 @@ def settings():
 
 
 def plans() -> dict:
-    """text_to_video: 3 × 2 × 2 = 12 tokens (splits evenly over 2 and 4 ranks); recut: a Re-cut of a
-    5-frame clip extended by 4 frames, its known latent frames held by per-frame timesteps, 3 × 1 × 3 = 9
-    tokens (padded on every layout)."""
+    """text_to_video: 3 × 2 × 2 = 12 tokens (splits evenly over 2 and 4 ranks); storyboard: per-frame
+    prompt weights, 9 tokens; recut: a Re-cut of a 5-frame clip extended by 4 frames, its known latent
+    frames held by per-frame timesteps, 3 × 1 × 3 = 9 tokens. 9 tokens are padded on every layout."""
     from spacetime.engine.editing import extend
     from spacetime.engine.editing.timeline import compile_timeline
     from spacetime.engine.sampling import SamplingPlan
@@ -60,8 +60,11 @@ def plans() -> dict:
 
     clip = torch.rand(5, 16, 48, 3, generator=generator)
     edit = compile_timeline(extend(clip, 0, 4, "forward", 4, context=5), encode)
+    two_prompts = torch.cat([positive, torch.randn(1, 7, CONFIG["text_dim"], generator=generator)])
     return {
         "text_to_video": SamplingPlan(torch.zeros(1, 16, 3, 4, 4), positive, negative),
+        "storyboard": SamplingPlan(torch.zeros(1, 16, 3, 2, 6), two_prompts, negative,
+                                   frame_weights=torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])),
         "recut": SamplingPlan(edit.latent, positive, negative, keep=edit.keep, hold_by="timestep"),
     }
 

@@ -1,7 +1,7 @@
 """Sequence-parallel sampling on gloo ranks equals sampling in one process (issue 19, part 1).
 
-Whole plans through run_plan — text-to-video and a Re-cut whose known frames are held by per-frame
-timesteps — sampled with the tiny 12-head Wan split across 2 and 4 spawned processes, under Ulysses,
+Whole plans through run_plan — text-to-video, per-frame prompts, and a Re-cut whose known frames are held
+by per-frame timesteps — sampled with the tiny 12-head Wan split across 2 and 4 spawned processes, under Ulysses,
 ring and both; one spawn per world size runs every layout. Every rank must return the single-process
 latent within 1e-5 (float32).
 """
