@@ -9,7 +9,7 @@ from ..engine.frame_mask import keep_from_mask
 from ..engine.generation import SamplerSettings, passes, run_plan
 from ..engine.memory import DiTShape, check_sampling, sampling_bytes
 from ..engine.models.fp8_linear import compute_dtype
-from ..engine.preview import latent_preview
+from ..engine.preview import latent_preview, preview_map_for, preview_size
 from ..engine.sampling import SOLVERS, SamplingPlan
 from ..engine.sampling.plan import HOLD_MODES, WINDOW_MODES
 from ..engine.video_shape import TIME_STRIDE, frame_count, latent_frames, length_problem
@@ -21,13 +21,21 @@ from .validation import checked, choice_problem
 SAMPLERS = list(SOLVERS)
 HOLDS = ["auto", *HOLD_MODES]
 REMIX_STRENGTHS = [*STRENGTHS, CUSTOM]
-PREVIEW_SIZE = 512
 
 
-def preview_image(x0: torch.Tensor):
-    from PIL import Image
+def previewer(latent_format):
+    """The progress preview of a model's predicted clean latent: its middle frame in the colours of the
+    model's fitted map (false colour without one), at the clip's aspect and pixel size (at most 512 px)."""
+    preview_map = preview_map_for(latent_format)
 
-    return "JPEG", Image.fromarray(latent_preview(x0[:1].float().cpu()).numpy()), PREVIEW_SIZE
+    def preview_image(x0: torch.Tensor):
+        from PIL import Image
+
+        frame = latent_preview(latent_format.denormalize(x0[:1].float().cpu()), preview_map)
+        size = preview_size(*frame.shape[:2])
+        return "JPEG", Image.fromarray(frame.numpy()).resize(size, Image.Resampling.BILINEAR), max(size)
+
+    return preview_image
 
 
 def hold_mode(hold: str, model, keep) -> str:
@@ -93,8 +101,8 @@ def sample_plan(dit, latent: dict, plan_for, seed, steps, cfg, shift, sampler) -
     model = load_for(dit, plan)
     settings = SamplerSettings(seed, steps, cfg, shift, sampler)
     with torch.no_grad():
-        out = run_plan(model, plan, settings, callback=host.step_reporter(steps * passes(plan), preview_image),
-                       device=dit.device,
+        report = host.step_reporter(steps * passes(plan), previewer(dit.module.latent_format))
+        out = run_plan(model, plan, settings, callback=report, device=dit.device,
                        batch_index=latent.get("batch_index"))
     return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 

@@ -60,6 +60,7 @@ class RunResult:
     outputs: dict
     messages: list[dict]
     history: dict
+    previews: list[bytes] = field(default_factory=list)  # the binary preview frames, as the server sent them
 
     @property
     def error(self) -> dict | None:
@@ -175,7 +176,8 @@ class ComfyHost:
             history = self.wait_for(prompt_id, timeout)
             listener.wait_for_end(prompt_id, timeout=10)
             status = history.get("status", {}).get("status_str", "unknown")
-            return RunResult(prompt_id, status, history.get("outputs", {}), listener.messages, history)
+            return RunResult(prompt_id, status, history.get("outputs", {}), listener.messages, history,
+                             listener.previews)
 
     def wait_for(self, prompt_id: str, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
@@ -250,6 +252,7 @@ class _MessageListener:
     def __init__(self, url: str, client_id: str, on_message=None):
         self.ws_url = url.replace("http://", "ws://") + f"/ws?clientId={client_id}"
         self.messages: list[dict] = []
+        self.previews: list[bytes] = []
         self.on_message = on_message
         self._connected = threading.Event()
         self._ended: set[str] = set()
@@ -287,10 +290,13 @@ class _MessageListener:
                         receive.cancel()
                         break
                     message = receive.result()
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        self.previews.append(message.data)  # a preview image
+                        continue
                     if message.type != aiohttp.WSMsgType.TEXT:
                         if message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                             break
-                        continue  # binary frames are latent previews
+                        continue
                     self._record(json.loads(message.data))
 
     def _record(self, message: dict) -> None:
