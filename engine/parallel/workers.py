@@ -116,14 +116,15 @@ class WorkerPool:
         return (spec == self.spec and os.path.getmtime(spec.model.path) == self.mtime
                 and all(process.exitcode is None for process in self._processes))
 
-    def run(self, plan, settings, callback=None, batch_index=None, poll=None) -> torch.Tensor:
-        """Run one job (engine.generation.run_plan on every rank); rank 0's raw latent, on the CPU.
+    def run(self, plan, settings, callback=None, poll=None, **options) -> torch.Tensor:
+        """Run one job, engine.generation.run_plan(plan, settings, **options) on every rank (options such as
+        batch_index are pickled to each); rank 0's raw latent, on the CPU.
 
         `callback(step, None, x0)` per step, x0 being the first sample's middle latent frame [1, C, 1, H, W]
         (enough for a preview); `poll()` while waiting. Any failure raises WorkerFailed."""
         self._check_alive()
         for jobs in self._jobs:
-            jobs.put((plan, settings, batch_index))
+            jobs.put((plan, settings, options))
         while True:
             kind, *data = self._next(poll)
             if kind == "step" and callback is not None:
@@ -240,7 +241,7 @@ _pool: WorkerPool | None = None
 _lock = threading.Lock()
 
 
-def run_on_workers(spec: WorkerSpec, plan, settings, callback=None, batch_index=None, poll=None) -> torch.Tensor:
+def run_on_workers(spec: WorkerSpec, plan, settings, callback=None, poll=None, **options) -> torch.Tensor:
     """Run a plan on the pool for `spec` (started, or replaced, as needed); see WorkerPool.run."""
     global _pool
     with _lock:
@@ -250,7 +251,7 @@ def run_on_workers(spec: WorkerSpec, plan, settings, callback=None, batch_index=
         if _pool is None:
             _pool = WorkerPool(spec, poll)
         try:
-            return _pool.run(plan, settings, callback, batch_index, poll)
+            return _pool.run(plan, settings, callback, poll, **options)
         except BaseException:  # failed, or interrupted: its ranks may be stuck in a collective
             _pool.close(graceful=False)
             _pool = None
@@ -312,10 +313,10 @@ def serve(rank, devices, init_method, path, dtype, attention, ulysses, ring, thr
         if job == PEAK_MEMORY:
             results.put(("peak", rank, _peak_memory(device)))
             continue
-        plan, settings, batch_index = job
+        plan, settings, options = job
         try:
             with torch.no_grad(), model.parallel(parallel):
-                out = run_plan(model, plan, settings, callback=step, device=device, batch_index=batch_index)
+                out = run_plan(model, plan, settings, callback=step, device=device, **options)
         except Exception as error:
             _report(results, rank, error)
             continue

@@ -62,9 +62,10 @@ def test_two_workers_give_the_one_process_latent_and_progress(checkpoint):
     model = load_dit(checkpoint)
     model.attention_backend = "sdpa"
     with torch.no_grad():
-        expected = run_plan(model, plan(), SETTINGS)
+        expected = run_plan(model, plan(), SETTINGS, batch_index=[2])  # run_plan's options reach the workers
     steps = []
-    got = run_on_workers(spec(checkpoint), plan(), SETTINGS, callback=lambda i, x, x0: steps.append((i, x0.shape)))
+    got = run_on_workers(spec(checkpoint), plan(), SETTINGS, callback=lambda i, x, x0: steps.append((i, x0.shape)),
+                         batch_index=[2])
     assert (got - expected).abs().max() <= PARITY * expected.abs().max()
     assert expected.abs().max() > 0.1  # a real sample, not zeros on both sides
     assert steps == [(i, (1, 16, 1, 6, 8)) for i in range(SETTINGS.steps)]
