@@ -66,10 +66,12 @@ class TritonBackend:
     """The pack's fused kernels (`flash`): RoPE in the loads; `int8` selects the 8-bit scheme."""
 
     masks_keys = True
-    returns_lse = True
 
     def __init__(self, name: str, int8: bool):
         self.name, self.int8 = name, int8
+        # the 8-bit mode centres k on its mean, shifting each row's scores by a constant: softmax ignores
+        # that, a log-sum-exp does not (ring attention merges blocks whose shifts differ)
+        self.returns_lse = not int8
 
     def unavailable_reason(self, device, dtype, head_dim) -> str | None:
         problem = triton_import_error()

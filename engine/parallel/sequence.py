@@ -89,7 +89,10 @@ class TokenShard:
         return padded[:, self.start:self.start + self.size]
 
     def per_token(self, rows: torch.Tensor | None) -> torch.Tensor | None:
-        """Per-frame rows [B, T, ...] -> one per local token [B, n, ...]; [B, 1, ...] (uniform) as it is."""
+        """Per-frame rows [B, T, ...] -> one per local token [B, n, ...]; [B, 1, ...] (uniform) as it is.
+
+        A copy per token (for the modulation e0, six times the size of the shard's residual stream): a
+        shard may start and end mid-frame, so its tokens no longer fall in whole frames."""
         if rows is None or rows.shape[1] == 1:
             return rows
         positions = torch.arange(self.start, self.start + self.size, device=rows.device)

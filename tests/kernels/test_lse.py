@@ -41,13 +41,14 @@ def test_lse_is_the_log_of_the_softmax_denominator():
     assert torch.allclose(lse, scores.exp().sum(-1).log())
 
 
-def test_a_backend_without_lse_hands_the_call_to_sdpa(monkeypatch, caplog, fresh_backend_choices):
+@pytest.mark.parametrize("backend", ["sageattention", pytest.param("triton-int8", marks=needs_triton)])
+def test_a_backend_without_lse_hands_the_call_to_sdpa(backend, monkeypatch, caplog, fresh_backend_choices):
     from spacetime.kernels import backends
 
-    monkeypatch.setattr(backends.BACKENDS["sageattention"], "unavailable_reason", lambda *args: None)
-    q, k, v = random_qkv(1, 10, 2, 16, keys=7)
+    monkeypatch.setattr(backends.BACKENDS[backend], "unavailable_reason", lambda *args: None)
+    q, k, v = random_qkv(1, 10, 2, 64, keys=7)
     with caplog.at_level(logging.INFO, logger="spacetime.attention"):
-        _, lse = attention(q, k, v, backend="sageattention", return_lse=True, caller="lse-test")
+        _, lse = attention(q, k, v, backend=backend, return_lse=True, caller="lse-test")
     _, expected_lse = reference_attention(q, k, v, return_lse=True)
     assert (lse.double() - expected_lse).abs().max() < 1e-5
-    assert "sageattention returns no log-sum-exp, so calls that need one (ring attention) use sdpa" in caplog.text
+    assert f"{backend} returns no log-sum-exp, so calls that need one (ring attention) use sdpa" in caplog.text
