@@ -6,8 +6,10 @@
 Nodes go in columns, left to right by how far down the graph they are (the longest chain of links from a
 node with no inputs); the model loaders stay in the first column and other nodes without inputs sit in the
 column before their first consumer. Each node gets a size that fits its widgets and slots (NODE_SIZES).
-Only `pos` and `size` change, plus `extra.title`/`extra.description` and the Wan 2.1 loaders'
-`properties.models`: ids, links, widget values and the order of nodes stay as they are.
+A Note at the top says what the workflow does and which files it needs, and groups frame its stages (load
+models, prompt and latent, sample and save; an edit's first clip apart). Only `pos` and `size` change,
+plus the Note, `groups`, `extra.title`/`extra.description` and the Wan 2.1 loaders' `properties.models`:
+ids, links, widget values and the order of the other nodes stay as they are.
 """
 import argparse
 import json
@@ -17,7 +19,7 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 sys.path.insert(0, str(REPO / "nodes"))
-from model_sources import WAN21_FILES, wan21_url  # noqa: E402  (a plain module: no ComfyUI imports)
+from model_sources import SHIPPED_PREFIX, WAN21_FILES, wan21_url  # noqa: E402  (a plain module: no ComfyUI imports)
 
 # [width, height] each node type needs in the frontend: 30 px title, ~20 px a slot row, ~24 px a widget,
 # ~100 px a multiline text box, ~250 px an image or video preview.
@@ -46,8 +48,20 @@ NODE_SIZES = {
     "SaveLatent": [320, 60],
 }
 LOADERS = {"SpacetimeLoadDiT", "SpacetimeLoadTextEncoder", "SpacetimeLoadVAE"}
+SAMPLERS = {"SpacetimeSampler", "SpacetimeRemix"}
+EDITS = {"SpacetimeExtend", "SpacetimeLoop", "SpacetimeBlend"}  # nodes that edit a clip made before them
 TITLE_HEIGHT = 30  # the frontend draws a node's title bar above its `pos`
 GAP_X, GAP_Y, MARGIN = 60, 40, 40
+GROUP_HEADER, GROUP_PAD = 50, 15  # a group's title band above its nodes; its margin around them
+NOTE_WIDTH, NOTE_LINE, NOTE_CHARS = 640, 22, 80  # a Note's text box wraps at about 80 characters
+GROUP_COLOUR = "#3f789e"
+
+# What a workflow reads from ComfyUI's input folder, said in its Note.
+INPUT_HINTS = {
+    "spacetime_red_circle.png": "any 64x64 picture of a shape",
+    "spacetime_red_square.png": "a 64x64 picture of a red square, the second card's keyframe",
+    "spacetime_red_circle.mp4": "a 17-frame 64x64 video of a red circle",
+}
 
 TITLES = {
     "blend": ("Blend two clips (Spacetime)",
@@ -100,20 +114,22 @@ def columns(workflow: dict) -> dict:
     return column
 
 
-def lay_out(workflow: dict) -> None:
-    column = columns(workflow)
+def lay_out(workflow: dict, column: dict, top: int) -> None:
+    """Nodes in their columns, the first node's body at `top`."""
     sources = {}
     for _, origin, _, target, _, _ in workflow["links"]:
         sources.setdefault(target, set()).add(origin)
     placed = {}
     by_column = {}
     for node in workflow["nodes"]:
+        if node["type"] == "Note":
+            continue
         node["size"] = list(NODE_SIZES.get(node["type"], node.get("size") or [320, 160]))
         by_column.setdefault(column[node["id"]], []).append(node)
-    x = MARGIN
+    x = MARGIN + GROUP_PAD
     for index in sorted(by_column):
         stack = sorted(by_column[index], key=lambda n: (n["pos"][1], n["pos"][0], n["id"]))
-        y = MARGIN + TITLE_HEIGHT
+        y = top
         for node in stack:
             # level with the highest node it takes a link from, when that leaves room: chains read across
             above = [placed[i] for i in sources.get(node["id"], ()) if i in placed]
@@ -122,6 +138,72 @@ def lay_out(workflow: dict) -> None:
             placed[node["id"]] = y
             y += node["size"][1] + TITLE_HEIGHT + GAP_Y
         x += max(n["size"][0] for n in stack) + GAP_X
+
+
+def stages(workflow: dict, column: dict) -> list[tuple[str, list[int]]]:
+    """(group title, its columns) from left to right; none for a workflow without a sampler."""
+    types = {}
+    for node in workflow["nodes"]:
+        if node["type"] != "Note":
+            types.setdefault(column[node["id"]], set()).add(node["type"])
+    sampling = [i for i in sorted(types) if types[i] & SAMPLERS]
+    if not sampling or not types.get(0, set()) & LOADERS:
+        return []
+    first_sampler, last = sampling[0], max(types)
+    edit = next((i for i in sorted(types) if i > first_sampler and types[i] & EDITS), None)
+    loads = "Load models" if types[0] <= LOADERS else "Load models and inputs"
+    groups = [(loads, [0]), ("Prompt and latent", list(range(1, first_sampler)))]
+    if edit is None:
+        groups.append(("Sample, decode and save", list(range(first_sampler, last + 1))))
+    else:
+        groups += [("Make the clip to edit", list(range(first_sampler, edit))),
+                   ("Edit, sample and save", list(range(edit, last + 1)))]
+    return [(title, cols) for title, cols in groups if cols]
+
+
+def add_groups(workflow: dict, column: dict) -> None:
+    """A group around each stage's columns, from its nodes' title bars to their bottoms."""
+    workflow["groups"] = []
+    for title, cols in stages(workflow, column):
+        nodes = [n for n in workflow["nodes"] if n["type"] != "Note" and column[n["id"]] in cols]
+        left = min(n["pos"][0] for n in nodes) - GROUP_PAD
+        top = min(n["pos"][1] for n in nodes) - TITLE_HEIGHT - GROUP_HEADER
+        right = max(n["pos"][0] + n["size"][0] for n in nodes) + GROUP_PAD
+        bottom = max(n["pos"][1] + n["size"][1] for n in nodes) + GROUP_PAD
+        workflow["groups"].append({"id": len(workflow["groups"]) + 1, "title": title,
+                                   "bounding": [left, top, right - left, bottom - top],
+                                   "color": GROUP_COLOUR, "font_size": 24, "flags": {}})
+
+
+def note_text(workflow: dict, description: str) -> str:
+    """What the workflow does and the files it needs (models, input files, where to get them)."""
+    lines = [description]
+    for node in workflow["nodes"]:
+        folder = LOADER_FOLDERS.get(node["type"])
+        if folder:
+            name = node["widgets_values"][0]
+            where = ("ships with the pack" if name.startswith(SHIPPED_PREFIX)
+                     else f"download: {wan21_url(folder, name)}" if name in WAN21_FILES[folder] else "your own file")
+            lines.append(f"Needs models/{folder}/{name} ({where}).")
+        elif node["type"] in ("LoadImage", "LoadVideo"):
+            name = node["widgets_values"][0]
+            lines.append(f"Needs input/{name}: {INPUT_HINTS.get(name, 'a file in the input folder')}.")
+    saves = [n["widgets_values"][-1] for n in workflow["nodes"] if n["type"] in ("SpacetimeSaveVideo", "SaveLatent")]
+    lines += [f"Writes output/{prefix}_*." for prefix in saves]
+    return "\n".join(lines)
+
+
+def set_note(workflow: dict, text: str) -> int:
+    """The workflow's one Note, made at the top left on the first tidy and rewritten after; its height."""
+    note = next((n for n in workflow["nodes"] if n["type"] == "Note"), None)
+    if note is None:
+        workflow["last_node_id"] += 1
+        note = {"id": workflow["last_node_id"], "type": "Note", "flags": {}, "order": len(workflow["nodes"]),
+                "mode": 0, "inputs": [], "outputs": [], "properties": {}, "title": "About this workflow"}
+        workflow["nodes"].append(note)
+    rows = sum(1 + len(line) // NOTE_CHARS for line in text.splitlines())
+    note.update(pos=[MARGIN, MARGIN + TITLE_HEIGHT], size=[NOTE_WIDTH, 20 + NOTE_LINE * rows], widgets_values=[text])
+    return note["size"][1]
 
 
 def add_model_links(workflow: dict) -> None:
@@ -136,10 +218,12 @@ def add_model_links(workflow: dict) -> None:
 
 def tidy(path: pathlib.Path) -> str:
     workflow = json.loads(path.read_text())
-    lay_out(workflow)
-    if path.stem in TITLES:
-        title, description = TITLES[path.stem]
-        workflow["extra"] = {**workflow.get("extra", {}), "title": title, "description": description}
+    title, description = TITLES[path.stem]
+    workflow["extra"] = {**workflow.get("extra", {}), "title": title, "description": description}
+    note_height = set_note(workflow, note_text(workflow, description))
+    column = columns(workflow)
+    lay_out(workflow, column, top=MARGIN + TITLE_HEIGHT + note_height + GAP_Y + GROUP_HEADER + TITLE_HEIGHT)
+    add_groups(workflow, column)
     if path.stem in MODEL_LINK_WORKFLOWS:
         add_model_links(workflow)
     return json.dumps(workflow, indent=1, ensure_ascii=False) + "\n"

@@ -6,6 +6,8 @@ Node rectangles are taken as the frontend draws them: `pos` is the top-left corn
 import itertools
 import json
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -51,6 +53,51 @@ def test_no_two_nodes_overlap(name):
     clashes = [(a["id"], b["id"]) for a, b in itertools.combinations(nodes, 2)
                if overlap(rectangle(a), rectangle(b))]
     assert not clashes, f"{name}: these nodes overlap: {clashes}"
+
+
+def group_rectangle(group: dict) -> tuple:
+    x, y, width, height = group["bounding"]
+    return x, y, x + width, y + height
+
+
+def inside(inner: tuple, outer: tuple) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_groups_hold_whole_nodes_and_do_not_overlap(name):
+    data = workflow(name)
+    groups = [group_rectangle(g) for g in data["groups"]]
+    nodes = [n for n in data["nodes"] if n["type"] != "Note"]
+    if any(n["type"] == "SpacetimeSampler" for n in nodes):
+        assert len(groups) >= 3, f"{name}: a sampling workflow should show its stages as groups"
+    assert not [pair for pair in itertools.combinations(groups, 2) if overlap(*pair)], f"{name}: groups overlap"
+    for node in nodes:
+        rect = rectangle(node)
+        holders = [g for g in groups if overlap(rect, g)]
+        assert all(inside(rect, g) for g in holders), f"{name}: node {node['id']} sticks out of its group"
+        assert len(holders) == (1 if groups else 0), f"{name}: node {node['id']} is in {len(holders)} groups"
+    note = [rectangle(n) for n in data["nodes"] if n["type"] == "Note"]
+    assert not [g for g in groups for r in note if overlap(r, g)], f"{name}: the note lies on a group"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_note_says_what_the_workflow_does_and_needs(name):
+    data = workflow(name)
+    (note,) = [n for n in data["nodes"] if n["type"] == "Note"]
+    text = note["widgets_values"][0]
+    assert data["extra"]["description"] in text
+    for node in data["nodes"]:
+        if node["type"] in LOADER_FOLDERS:
+            assert f"models/{LOADER_FOLDERS[node['type']]}/{node['widgets_values'][0]}" in text
+        if node["type"] in ("LoadImage", "LoadVideo"):
+            assert f"input/{node['widgets_values'][0]}" in text
+
+
+def test_the_tidy_script_has_nothing_left_to_do():
+    script = WORKFLOWS.parent / "scripts" / "tidy_workflows.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("name", NAMES)
