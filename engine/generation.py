@@ -13,6 +13,7 @@ import torch
 from .finite import check_finite
 from .sampling import SamplingPlan, cfg_denoiser, flow_denoiser, get_solver, initial_noise, plan_sigmas, sample
 from .sampling.flow_edit import flow_edit
+from .sampling.step_cache import StepCache
 from .sampling.windows import FramePrompts, sample_in_turn, window_frames, windowed
 
 
@@ -33,12 +34,13 @@ class SamplerSettings:
 
 
 def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, device: torch.device | str = "cpu",
-             batch_index: list[int] | None = None) -> torch.Tensor:
+             batch_index: list[int] | None = None, cache: StepCache | None = None) -> torch.Tensor:
     """Sample the plan; returns the raw latent [B, 16, T, H, W] on the CPU.
 
     `callback(step, x, x0)` runs after each step (chained windows count on from window to window: steps ×
     passes(plan) in all); raising in it stops sampling. Same seed (and LATENT batch_index) → same noise as
-    core's KSampler.
+    core's KSampler. `cache`: skip DiT evaluations the earlier steps predict (engine/sampling/step_cache.py;
+    it counts the evaluations made); None evaluates every step, as core.
     """
     check_sampler_latent(plan.latent)
     latent_format = dit.latent_format
@@ -56,6 +58,9 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
             return dit(x, t, context.embeddings.to(device)[None].expand(x.shape[0], -1, -1, -1), weights)
         return dit(x, t, context.to(device).expand(x.shape[0], -1, -1))
 
+    if cache is not None:
+        velocity = cache.velocity(velocity)
+    passing = (lambda denoise: denoise) if cache is None else (lambda denoise: cache.steps(denoise, sigmas))
     positive = plan.positive if plan.frame_weights is None else FramePrompts(plan.positive, plan.frame_weights)
     latent = latent.to(device, torch.float32)
     per_frame_timestep = plan.hold_by == "timestep"
@@ -64,7 +69,7 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
 
         def run_window(k, index, window_latent, keep):
             prompts = positive.for_frames(index) if isinstance(positive, FramePrompts) else positive
-            denoise = cfg_denoiser(flow_denoiser(velocity), prompts, plan.negative, settings.cfg)
+            denoise = passing(cfg_denoiser(flow_denoiser(velocity), prompts, plan.negative, settings.cfg))
             steps = len(sigmas) - 1
             report = None if callback is None else lambda i, x, x0: callback(k * steps + i, x, x0)
             return sample(denoise, solver, sigmas, noise[:, :, index.to(noise.device)], window_latent,
@@ -81,7 +86,7 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
         if plan.source_prompt is not None:
             source = cfg_denoiser(model, plan.source_prompt, plan.negative, settings.cfg)
             denoise, start = flow_edit(denoise, source, latent, settings.seed), latent
-        out = sample(denoise, solver, sigmas, noise, latent, keep=plan.keep, per_frame_timestep=per_frame_timestep,
+        out = sample(passing(denoise), solver, sigmas, noise, latent, keep=plan.keep, per_frame_timestep=per_frame_timestep,
                      callback=callback, start=start)
     return check_finite(latent_format.denormalize(out).cpu(), "the sampler's result",
                         "The model diverged: try fewer steps or a lower cfg, another sampler, or compute in "
@@ -104,9 +109,9 @@ def check_sampler_latent(latent: torch.Tensor) -> None:
 def generate_latent(dit, raw_latent: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
                     settings: SamplerSettings, keep: torch.Tensor | None = None, callback=None,
                     device: torch.device | str = "cpu", batch_index: list[int] | None = None,
-                    hold_by: str = "noise_mask") -> torch.Tensor:
+                    hold_by: str = "noise_mask", cache: StepCache | None = None) -> torch.Tensor:
     """The text-to-video (and img2img) plan: sample a raw latent [B, 16, T, H, W] for text embeddings
     positive/negative [1 or B, L, D] at strength settings.denoise, holding latent frames marked in `keep`."""
     plan = SamplingPlan(latent=raw_latent.float(), positive=positive, negative=negative, strength=settings.denoise,
                         keep=keep, hold_by=hold_by)
-    return run_plan(dit, plan, settings, callback, device, batch_index)
+    return run_plan(dit, plan, settings, callback, device, batch_index, cache)

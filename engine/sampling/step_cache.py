@@ -1,0 +1,160 @@
+"""Step caching: skip DiT evaluations whose output the earlier steps predict (EasyCache's rule, written for
+our velocity layer).
+
+Between two steps a DiT's output changes about in proportion to its input: |Δv| ≈ k·|Δx|, where the
+rate k is measured on the last two computed steps. Summing k·|Δx| / |v| (the output's predicted relative
+change) step after step, a step is skipped while the sum stays below the threshold; it is then taken to
+have moved the output as the last computed step did its input (v ≈ x + (v_c − x_c): the model's
+output − input kept), and the first step over the threshold is computed and starts the sum again.
+EasyCache needs only the model's inputs and outputs, no per-model calibration (MagCache's magnitude
+ratios, TeaCache's fitted polynomial), so it works for any DiT, schedule and plan.
+
+Two layers of one StepCache, each wrapping what they are given as the denoisers do:
+  cache.velocity(velocity_model)    innermost, around the DiT itself: evaluates or predicts each call
+  cache.steps(denoise, sigmas)      outermost, what the solver calls once per step: marks the steps
+A step's calls (CFG's two prompts, FlowEdit's four, every fused window) are told apart by their order
+within the step; the skip is decided once, on its first call, for all of them, so a step is computed
+whole or skipped whole and the guidance combines two outputs of the same step. The cache sits below
+CFG for that reason: what it predicts is the DiT's own output, and `evaluations` counts DiT calls
+exactly. Per-frame sigma ([B, T]) and held frames need nothing special: kept frames are shown the same
+input every step and so add no change.
+"""
+from dataclasses import dataclass, field
+
+import torch
+
+WARMUP_STEPS = 3  # the first steps lay the clip out and set the rate k: always computed (3 measured best)
+# The speed/quality levels users choose from (bench/step_cache.py measures them; bench/RESULTS.md).
+LEVELS = {"safe": 0.2, "fast": 0.3}
+LEVELS_HELP = ("safe (about 2.5× fewer evaluations, the clip barely changes) or fast (about 3× fewer, small "
+               "changes); the first steps and the last one are always evaluated.")
+
+
+def last_level(sigmas: torch.Tensor) -> float:
+    """The noise level of a schedule's last model step: its smallest positive sigma (solvers step to 0)."""
+    positive = sigmas[sigmas > 0]
+    return float(positive.min()) if len(positive) else 0.0
+
+
+def mean_abs(x: torch.Tensor) -> torch.Tensor:
+    return x.float().abs().mean()
+
+
+@dataclass
+class StepCache:
+    """threshold: the summed predicted relative change of the DiT's output up to which steps are skipped
+    (0: every step computed). evaluations / skipped count DiT calls made and not made, over every pass."""
+    threshold: float
+    warmup: int = WARMUP_STEPS
+    evaluations: int = 0
+    skipped: int = 0
+    _pass: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if not self.threshold >= 0:  # NaN too
+            raise ValueError(f"the step cache threshold is {self.threshold}: give 0 (off) or more")
+
+    def steps(self, denoise, sigmas: torch.Tensor):
+        """Wrap the solver's `denoise(x, sigma)`; each wrapper is one pass over `sigmas` (a chained window
+        is a pass of its own). The last model step (at the smallest positive sigma) is always computed."""
+        final = last_level(sigmas)
+        step = [0]
+
+        def marked(x, sigma, **kwargs):
+            self.begin_step(float(torch.as_tensor(sigma).max()), final, first=step[0] == 0)
+            step[0] += 1
+            return denoise(x, sigma, **kwargs)
+
+        return marked
+
+    def begin_step(self, level: float, final: float, first: bool) -> None:
+        """A new step at noise level `level` (the largest, with per-frame levels): the first of a new pass,
+        or the next of this one; at `final` it is computed."""
+        if first or not self._pass:
+            self._pass = dict(step=0)
+        else:
+            self._pass["step"] += 1
+        self._pass.update(call=0, last=level <= final, level=level)
+
+    def velocity(self, velocity_model):
+        """Wrap `velocity_model(x, t, context, **kw) -> v`: evaluated, or predicted on skipped steps."""
+        def cached(x, t, context, **kwargs):
+            state = self._pass
+            if not state:  # called outside `steps` (e.g. a plain model call): nothing to decide on
+                self.evaluations += 1
+                return velocity_model(x, t, context, **kwargs)
+            call = state["call"]
+            state["call"] += 1
+            if call == 0:
+                state["skip"] = self._should_skip(state, x)
+            deltas = state.setdefault("deltas", {})
+            if state["skip"] and call in deltas:
+                self.skipped += 1
+                delta, dtype = deltas[call]
+                return (x.float() + delta).to(dtype)
+            v = velocity_model(x, t, context, **kwargs)
+            self.evaluations += 1
+            deltas[call] = (v.float() - x.float(), v.dtype)
+            if call == 0:
+                self._computed(state, x, v)
+            return v
+
+        return cached
+
+    def _should_skip(self, state: dict, x: torch.Tensor) -> bool:
+        previous, state["x_step"] = state.get("x_step"), x
+        if (self.threshold == 0 or state["step"] < self.warmup or state["last"] or "rate" not in state
+                or previous is None or previous.shape != x.shape):
+            return False
+        state["change"] = state.get("change", 0.0) + float(state["rate"] * mean_abs(x - previous) / state["v_norm"])
+        return state["change"] < self.threshold
+
+    @staticmethod
+    def _computed(state: dict, x: torch.Tensor, v: torch.Tensor) -> None:
+        """After a computed step: the rate k from the last two computed steps, and the sum starts again."""
+        if "x_computed" in state and state["x_computed"].shape == x.shape:
+            input_change = mean_abs(x - state["x_computed"])
+            if input_change > 0:
+                state["rate"] = mean_abs(v - state["v_computed"]) / input_change
+        state.update(x_computed=x, v_computed=v, v_norm=mean_abs(v).clamp_min(1e-12), change=0.0)
+
+
+def core_model_wrapper(cache: StepCache, report=None):
+    """The cache for a core MODEL: a `model_function_wrapper` (ModelPatcher.set_model_unet_function_wrapper).
+
+    Core calls it as wrapper(apply_model, {"input": x, "timestep": sigma [rows], "c": kwargs,
+    "cond_or_uncond": ...}) once per batch of prompts and step, and apply_model returns x0 = x − σ·v for a
+    flow model. Steps are told apart by sigma (a new pass when it rises or core's schedule changes), the
+    last one by core's sample_sigmas; the velocity is what is cached, as in our sampler.
+    `report(computed, steps)` is called at the last step of each pass. Nothing here imports ComfyUI: core's
+    function arrives as an argument.
+    """
+    seen = dict(level=None, sigmas=None, steps=0, computed=0)
+    velocity = cache.velocity(lambda x, sigma, evaluate: evaluate(x))
+
+    def wrapper(apply_model, args):
+        x, sigma, c = args["input"], args["timestep"], args["c"]
+        sigmas = c.get("transformer_options", {}).get("sample_sigmas")
+        level = float(sigma.max())
+        first_call = level != seen["level"] or sigmas is not seen["sigmas"]
+        if first_call:
+            first = seen["level"] is None or level > seen["level"] or sigmas is not seen["sigmas"]
+            final = last_level(sigmas) if sigmas is not None else 0.0
+            cache.begin_step(level, final, first)
+            seen.update(level=level, sigmas=sigmas, steps=1 if first else seen["steps"] + 1,
+                        computed=0 if first else seen["computed"])
+        rows = sigma.reshape(-1, *([1] * (x.ndim - 1)))
+        made = {}
+
+        def evaluate(x):
+            made["x0"] = apply_model(x, sigma, **c)
+            return (x - made["x0"]) / rows
+
+        v = velocity(x, sigma, evaluate)
+        if first_call:
+            seen["computed"] += bool(made)
+            if report is not None and level <= final:
+                report(seen["computed"], seen["steps"])
+        return made["x0"] if made else x - v * rows  # a computed step: core's own output, untouched
+
+    return wrapper
