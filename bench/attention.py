@@ -2,6 +2,7 @@
 
     python bench/attention.py            # 32,760 tokens (832x480, 81 frames), heads 12 and 40, D=128, bf16
     python bench/attention.py --tiny     # seconds-long CPU smoke run in Triton's interpreter
+    python bench/attention.py --sdpa-kernels   # sdpa also under each of torch's SDPA kernels: the best to beat
 
 One timed call is one self-attention with Wan's RoPE, as the DiT makes it: for sdpa and the third-party
 adapters that includes their separate apply_rope pass over q and k; the Triton kernels fuse it. Times are
@@ -9,6 +10,7 @@ the median of CUDA-event timings after warm-up; TFLOP/s counts 4·B·H·N²·D. 
 reference (RoPE unrounded, exact softmax) on a random subsample of query rows. Prints a markdown table.
 """
 import argparse
+import contextlib
 import importlib
 import os
 import pathlib
@@ -31,6 +33,9 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--rows", type=int, default=256, help="query rows checked against the reference")
+    parser.add_argument("--sdpa-kernels", action="store_true",
+                        help="also time sdpa under each torch SDPA kernel (flash, efficient, cudnn) and compare "
+                        "every backend with the fastest of them")
     parser.add_argument("--tiny", action="store_true",
                         help="CPU smoke run: a 48-token grid, 2 heads, D=64, Triton interpreted")
     return parser.parse_args(argv)
@@ -64,19 +69,44 @@ def main(argv=None):
         rows = torch.randperm(grid.tokens, generator=generator)[:args.rows].to(device)
         expected = reference_rows(q, k, v, grid, rows)
         flops = 4 * heads * grid.tokens ** 2 * args.head_dim
-        for name in names:
+        tflops = {}
+        for label, name, within in runs_of(names, args.sdpa_kernels):
             try:
                 call = lambda: kernels.attention(q, k, v, rope=grid, backend=name, caller="bench")  # noqa: E731
-                ms = median_ms(call, args.warmup, args.repeats, device)
-                out = call()[:, rows].float()
+                with within():
+                    ms = median_ms(call, args.warmup, args.repeats, device)
+                    out = call()[:, rows].float()
             except Exception as error:  # one broken backend must not hide the others' numbers
-                print(f"| {name} | {heads} | failed: {type(error).__name__}: {error} | | | | |")
+                print(f"| {label} | {heads} | failed: {type(error).__name__}: {error} | | | | |")
                 continue
             diff = (out - expected).abs()
             cos = torch.nn.functional.cosine_similarity(out.flatten(), expected.flatten(), dim=0)
-            print(f"| {name} | {heads} | {ms:.2f} | {flops / ms / 1e9:.3g} | {diff.max():.2e} | "
+            tflops[label] = flops / ms / 1e9
+            print(f"| {label} | {heads} | {ms:.2f} | {tflops[label]:.3g} | {diff.max():.2e} | "
                   f"{diff.sum() / expected.abs().sum():.2e} | {cos:.6f} |")
+        if args.sdpa_kernels:
+            print_against_best_sdpa(tflops, heads)
         del q, k, v
+
+
+def runs_of(names, sdpa_kernels: bool):
+    """(row label, backend, context to time it in): each backend, and sdpa under each torch SDPA kernel."""
+    runs = [(name, name, contextlib.nullcontext) for name in names]
+    if sdpa_kernels:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        runs += [(f"sdpa ({kernel.name.lower()})", "sdpa", lambda kernel=kernel: sdpa_kernel(kernel))
+                 for kernel in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION)]
+    return runs
+
+
+def print_against_best_sdpa(tflops: dict, heads: int) -> None:
+    sdpa = {label: value for label, value in tflops.items() if label.startswith("sdpa")}
+    if not sdpa:
+        return
+    best = max(sdpa, key=sdpa.get)
+    others = ", ".join(f"{label} {value / sdpa[best]:.2f}x" for label, value in tflops.items() if label not in sdpa)
+    print(f"\nheads {heads}: best SDPA is {best} at {sdpa[best]:.3g} TFLOP/s; against it: {others or 'no other backend'}\n")
 
 
 def import_pack_kernels():
