@@ -106,7 +106,8 @@ def print_against_best_sdpa(tflops: dict, heads: int) -> None:
         return
     best = max(sdpa, key=sdpa.get)
     others = ", ".join(f"{label} {value / sdpa[best]:.2f}x" for label, value in tflops.items() if label not in sdpa)
-    print(f"\nheads {heads}: best SDPA is {best} at {sdpa[best]:.3g} TFLOP/s; against it: {others or 'no other backend'}\n")
+    print(f"\nheads {heads}: best SDPA is {best} at {sdpa[best]:.3g} TFLOP/s; against it: "
+          f"{others or 'no other backend'}\n")
 
 
 def import_pack_kernels():

@@ -76,7 +76,8 @@ def decode(vae, latent: torch.Tensor, frames: int, mode: str) -> None:
 
 def run_child(frames: int, mode: str, args) -> dict:
     command = [sys.executable, __file__, "--child", "--frames", str(frames), "--modes", mode,
-               "--height", str(args.height), "--width", str(args.width), "--dim", str(args.dim), "--device", args.device]
+               "--height", str(args.height), "--width", str(args.width), "--dim", str(args.dim),
+               "--device", args.device]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -56,7 +56,8 @@ class Fp8Embedding(nn.Embedding):
     def __init__(self, embedding: nn.Embedding, fp8_dtype: torch.dtype, dtype: torch.dtype, scaled: bool):
         nn.Module.__init__(self)
         self.num_embeddings, self.embedding_dim = embedding.num_embeddings, embedding.embedding_dim
-        self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = None, None, 2.0, False, False
+        self.padding_idx, self.max_norm, self.norm_type = None, None, 2.0  # what nn.Embedding's repr reads
+        self.scale_grad_by_freq, self.sparse = False, False
         self.compute_dtype = dtype
         _fp8_parameters(self, embedding, fp8_dtype, scaled)
 
@@ -77,10 +78,10 @@ def _fp8_parameters(layer, original, fp8_dtype, scaled):
 def file_weights(sd: dict, dtype_of, device=None, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
     """The tensors to load into `model` (built on the meta device) from a file's `sd`, without a wide copy.
 
-    Every Linear and Embedding of `model` (if given) whose weight is fp8 in the file is replaced by its fp8 layer,
-    which gets the file's fp8 tensor as it is and its scale as `scale_weight`. Other floating tensors go
-    to `device` (None: where they are) in `dtype_of(key)`: passed through when already so (mapped file pages are not copied),
-    upcast by `upcast` when fp8. The file's fp8 bookkeeping is dropped."""
+    Every Linear and Embedding of `model` (if given) whose weight is fp8 in the file is replaced by its fp8
+    layer, which gets the file's fp8 tensor as it is and its scale as `scale_weight`. Other floating tensors
+    go to `device` (None: where they are) in `dtype_of(key)`: passed through when already so (mapped file
+    pages are not copied), upcast by `upcast` when fp8. The file's fp8 bookkeeping is dropped."""
     kept = set() if model is None else _keep_in_fp8(model, sd, dtype_of)
     weights = {}
     for key, tensor in sd.items():
