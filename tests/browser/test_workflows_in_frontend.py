@@ -33,17 +33,13 @@ REGISTRY_LOOKUP = re.compile(r"Connecting to 'https://api\.comfy\.org/.*violates
 pytestmark = pytest.mark.skipif(os.environ.get("SPACETIME_BROWSER") == "0", reason="SPACETIME_BROWSER=0")
 
 
-@pytest.fixture(scope="module")
-def browser(comfy_host, tmp_path_factory):
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
     problem = browser_unavailable()
     if problem:
         pytest.fail(problem)
     from playwright.sync_api import sync_playwright
 
-    for file_name, make in INPUTS.values():
-        make(comfy_host.base / "input" / file_name)
-    # A returning user: the first visit's templates dialog would cover the canvas.
-    requests.post(comfy_host.url + "/settings/Comfy.TutorialCompleted", json=True, timeout=30).raise_for_status()
     with sync_playwright() as playwright:
         browser = launch(playwright, tmp_path_factory.mktemp("chromium-home"))
         try:
@@ -52,9 +48,19 @@ def browser(comfy_host, tmp_path_factory):
             browser.close()
 
 
+@pytest.fixture(scope="module")
+def server(comfy_host):
+    """The shared host, with the input files workflows read and the settings of a returning user."""
+    for file_name, make in INPUTS.values():
+        make(comfy_host.base / "input" / file_name)
+    # The first visit's templates dialog would cover the canvas.
+    requests.post(comfy_host.url + "/settings/Comfy.TutorialCompleted", json=True, timeout=30).raise_for_status()
+    return comfy_host
+
+
 @pytest.fixture
-def frontend(browser, comfy_host):
-    frontend = Frontend.open(browser, comfy_host.url)
+def frontend(browser, server):
+    frontend = Frontend.open(browser, server.url)
     yield frontend
     frontend.close()
 
@@ -115,7 +121,7 @@ def check_outputs_shown(frontend: Frontend, host, graph: dict, object_info: dict
 
 
 @pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.json")), ids=lambda path: path.stem)
-def test_workflow_dropped_on_the_canvas_runs_with_the_run_button(host, frontend, path):
+def test_workflow_dropped_on_the_canvas_runs_with_the_run_button(frontend, host, path):  # no browser: fails first
     workflow = json.loads(path.read_text())
     node_types = [node["type"] for node in workflow["nodes"]]
     try:
