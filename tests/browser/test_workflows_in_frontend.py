@@ -35,6 +35,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("SPACETIME_BROWSER") == "0", reas
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
+    """Set up before the host (session-wide, asked for first): without chromium the tests fail at once."""
     problem = browser_unavailable()
     if problem:
         pytest.fail(problem)
@@ -121,7 +122,7 @@ def check_outputs_shown(frontend: Frontend, host, graph: dict, object_info: dict
 
 
 @pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.json")), ids=lambda path: path.stem)
-def test_workflow_dropped_on_the_canvas_runs_with_the_run_button(frontend, host, path):  # no browser: fails first
+def test_workflow_dropped_on_the_canvas_runs_with_the_run_button(frontend, host, path):  # frontend first: see browser
     workflow = json.loads(path.read_text())
     node_types = [node["type"] for node in workflow["nodes"]]
     try:
