@@ -4,7 +4,7 @@ import pathlib
 import folder_paths
 from comfy_api.latest import ComfyExtension
 
-from . import attention_patch, editing, latent, loaders, provenance, sampling, storyboard, styles, text, video
+from . import attention_patch, editing, latent, loaders, provenance, sampling, step_cache, storyboard, styles, text, video
 
 SHIPPED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
@@ -21,4 +21,5 @@ class SpacetimeExtension(ComfyExtension):
         # Here rather than in on_load, which ComfyUI 0.3.75 never calls; the loaders list files after this.
         register_shipped_models()
         return [*loaders.NODES, *text.NODES, *latent.NODES, *sampling.NODES, *video.NODES, *editing.NODES,
-                *storyboard.NODES, *attention_patch.NODES, *styles.NODES, *provenance.NODES]
+                *storyboard.NODES, *attention_patch.NODES, *styles.NODES, *provenance.NODES,
+                *step_cache.NODES]

@@ -1,5 +1,7 @@
 """The samplers: LATENT in, LATENT out, in Wan 2.1's raw latent format. The Sampler (text to video, a
 storyboard, kept frames, long clips in windows) and Remix (a video re-imagined by a new prompt)."""
+import logging
+
 import torch
 from comfy_api.latest import io
 
@@ -12,6 +14,7 @@ from ..engine.models.fp8_linear import compute_dtype
 from ..engine.preview import latent_preview, preview_map_for, preview_size
 from ..engine.sampling import SOLVERS, SamplingPlan
 from ..engine.sampling.plan import HOLD_MODES, WINDOW_MODES
+from ..engine.sampling.step_cache import LEVELS, LEVELS_HELP, StepCache
 from ..engine.video_shape import TIME_STRIDE, frame_count, latent_frames, length_problem
 from . import host
 from .conditioning import checked_latent, conditioning_embedding, check_storyboard
@@ -21,6 +24,8 @@ from .validation import checked, choice_problem
 SAMPLERS = list(SOLVERS)
 HOLDS = ["auto", *HOLD_MODES]
 REMIX_STRENGTHS = [*STRENGTHS, CUSTOM]
+CACHE_LEVELS = ["off", *LEVELS]
+LOG = logging.getLogger("spacetime.step_cache")
 
 
 def previewer(latent_format):
@@ -95,15 +100,19 @@ def load_for(dit, plan: SamplingPlan):
     return model
 
 
-def sample_plan(dit, latent: dict, plan_for, seed, steps, cfg, shift, sampler) -> io.NodeOutput:
+def sample_plan(dit, latent: dict, plan_for, seed, steps, cfg, shift, sampler, cache="off") -> io.NodeOutput:
     """Build the plan with `plan_for(model)`, load the model, run it with a progress bar and previews."""
     plan = plan_for(dit.module)
     model = load_for(dit, plan)
     settings = SamplerSettings(seed, steps, cfg, shift, sampler)
+    step_cache = None if cache == "off" else StepCache(LEVELS[cache])
     with torch.no_grad():
         report = host.step_reporter(steps * passes(plan), previewer(dit.module.latent_format))
         out = run_plan(model, plan, settings, callback=report, device=dit.device,
-                       batch_index=latent.get("batch_index"))
+                       batch_index=latent.get("batch_index"), cache=step_cache)
+    if step_cache is not None:
+        made = step_cache.evaluations
+        LOG.info("Step cache (%s): %d of %d DiT evaluations made", cache, made, made + step_cache.skipped)
     return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 
 
@@ -140,20 +149,25 @@ class Sampler(io.ComfyNode):
                                tooltip="chained: windows one after another, each continuing the frames it shares "
                                "with the one before (keeps the object as it is); fused: every window at every "
                                "step, averaged where they overlap (core's context windows)."),
+                io.Combo.Input("cache", options=CACHE_LEVELS, default="off", optional=True,
+                               tooltip="Skip DiT evaluations the earlier steps predict: " + LEVELS_HELP
+                               + " off (default) gives core KSampler's result exactly."),
             ],
             outputs=[io.Latent.Output(tooltip="The sampled video latent; decode it with Decode.")],
         )
 
     @classmethod
-    def validate_inputs(cls, sampler, hold="auto", window_frames=0, window_overlap=8, window_mode="chained"):
+    def validate_inputs(cls, sampler, hold="auto", window_frames=0, window_overlap=8, window_mode="chained",
+                        cache="off"):
         return checked(choice_problem("sampler", sampler, SAMPLERS), choice_problem("hold", hold, HOLDS),
                        window_problems(window_frames, window_overlap),
-                       choice_problem("window_mode", window_mode, WINDOW_MODES))
+                       choice_problem("window_mode", window_mode, WINDOW_MODES),
+                       choice_problem("cache", cache, CACHE_LEVELS))
 
     @classmethod
     def execute(cls, dit, positive, negative, latent, seed, steps, cfg, shift, sampler, denoise,
                 frame_mask=None, hold="auto", storyboard=None, window_frames=0, window_overlap=8,
-                window_mode="chained") -> io.NodeOutput:
+                window_mode="chained", cache="off") -> io.NodeOutput:
         config = dit.module.config
         samples = checked_latent(latent, config.in_dim)
         mask = frame_mask if frame_mask is not None else latent.get("noise_mask")
@@ -177,7 +191,7 @@ class Sampler(io.ComfyNode):
             return SamplingPlan(samples.float(), positive, negative, frame_weights=weights, strength=denoise, keep=keep,
                                 hold_by=hold_mode(hold, model, keep), **windows)
 
-        return sample_plan(dit, latent, plan_for, seed, steps, cfg, shift, sampler)
+        return sample_plan(dit, latent, plan_for, seed, steps, cfg, shift, sampler, cache)
 
 
 class Remix(io.ComfyNode):
