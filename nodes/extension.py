@@ -1,10 +1,10 @@
 """The pack's ComfyExtension: the shipped models' folders, and the list of every node the pack provides."""
 import pathlib
 
-import folder_paths
 from comfy_api.latest import ComfyExtension
 
-from . import attention_patch, editing, latent, loaders, provenance, sampling, step_cache, storyboard, styles, text, video
+from . import attention_patch, editing, host, latent, loaders, provenance, sampling, storyboard, styles, text, video
+from . import parallel, step_cache
 
 SHIPPED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
@@ -13,7 +13,7 @@ def register_shipped_models() -> None:
     """List the shapes-world model that ships with the pack beside the user's own files, so the default
     workflow runs even when ComfyUI's model folders are empty. Adding a folder twice is harmless."""
     for folder in ("diffusion_models", "text_encoders", "vae"):
-        folder_paths.add_model_folder_path(folder, str(SHIPPED_MODELS / folder))
+        host.add_model_folder(folder, str(SHIPPED_MODELS / folder))
 
 
 class SpacetimeExtension(ComfyExtension):
@@ -22,4 +22,4 @@ class SpacetimeExtension(ComfyExtension):
         register_shipped_models()
         return [*loaders.NODES, *text.NODES, *latent.NODES, *sampling.NODES, *video.NODES, *editing.NODES,
                 *storyboard.NODES, *attention_patch.NODES, *styles.NODES, *provenance.NODES,
-                *step_cache.NODES]
+                *parallel.NODES, *step_cache.NODES]

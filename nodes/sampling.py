@@ -11,6 +11,7 @@ from ..engine.frame_mask import keep_from_mask
 from ..engine.generation import SamplerSettings, passes, run_plan
 from ..engine.memory import DiTShape, check_sampling, sampling_bytes
 from ..engine.models.fp8_linear import compute_dtype
+from ..engine.parallel.workers import run_on_workers
 from ..engine.preview import latent_preview, preview_map_for, preview_size
 from ..engine.sampling import SOLVERS, SamplingPlan
 from ..engine.sampling.plan import HOLD_MODES, WINDOW_MODES
@@ -101,18 +102,26 @@ def load_for(dit, plan: SamplingPlan):
 
 
 def sample_plan(dit, latent: dict, plan_for, seed, steps, cfg, shift, sampler, cache="off") -> io.NodeOutput:
-    """Build the plan with `plan_for(model)`, load the model, run it with a progress bar and previews."""
+    """Build the plan with `plan_for(model)`, load the model, run it with a progress bar and previews (on the
+    worker processes of Parallel Devices when the DiT carries them)."""
     plan = plan_for(dit.module)
-    model = load_for(dit, plan)
     settings = SamplerSettings(seed, steps, cfg, shift, sampler)
-    step_cache = None if cache == "off" else StepCache(LEVELS[cache])
-    with torch.no_grad():
-        report = host.step_reporter(steps * passes(plan), previewer(dit.module.latent_format))
-        out = run_plan(model, plan, settings, callback=report, device=dit.device,
-                       batch_index=latent.get("batch_index"), cache=step_cache)
-    if step_cache is not None:
-        made = step_cache.evaluations
-        LOG.info("Step cache (%s): %d of %d DiT evaluations made", cache, made, made + step_cache.skipped)
+    report = host.step_reporter(steps * passes(plan), previewer(dit.module.latent_format))
+    workers = getattr(dit, "workers", None)
+    if workers is not None:
+        if cache != "off":
+            LOG.warning("Step cache: not applied on Parallel Devices' workers; every step is evaluated")
+        out = run_on_workers(workers, plan, settings, report, poll=host.check_interrupt,
+                             batch_index=latent.get("batch_index"))
+    else:
+        model = load_for(dit, plan)
+        step_cache = None if cache == "off" else StepCache(LEVELS[cache])
+        with torch.no_grad():
+            out = run_plan(model, plan, settings, callback=report, device=dit.device,
+                           batch_index=latent.get("batch_index"), cache=step_cache)
+        if step_cache is not None:
+            made = step_cache.evaluations
+            LOG.info("Step cache (%s): %d of %d DiT evaluations made", cache, made, made + step_cache.skipped)
     return io.NodeOutput({**latent, "samples": out.to(host.intermediate_device())})
 
 
