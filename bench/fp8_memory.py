@@ -4,7 +4,7 @@ Writes random 1.3B-sized DiT files in the real layout to a temporary folder (dim
 heads, ffn 8960): plain fp8 (matrices e4m3fn, the rest bf16) and ComfyUI's scaled fp8 (matrices
 e4m3fn / per-tensor `scale_weight`, with `scale_input` and the `scaled_fp8` marker), about 1.4 GB
 each. Each is loaded by `load_dit` in a fresh subprocess that touches every weight and reports its
-peak resident memory (ru_maxrss) minus that of a subprocess that only imported torch and the pack;
+peak resident memory (VmHWM) minus that of a subprocess that only imported torch and the pack;
 the bar is 1.2x the file's size. Then the same subprocess runs one forward on a tiny latent, and
 again with every fp8 layer replaced by a plain Linear holding its dequantised weight (the path of the
 loader before weights stayed fp8), and reports the relative L2 distance of the two outputs.
@@ -14,7 +14,6 @@ loader before weights stayed fp8), and reports the relative L2 distance of the t
 import argparse
 import json
 import pathlib
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,9 @@ E4M3_MAX = 448.0
 
 
 def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    forking parent (which held a whole file's tensors while writing it), VmHWM starts anew at exec."""
+    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))) * 1024
 
 
 def write_fp8_checkpoint(path: pathlib.Path, sizes: dict, scaled: bool) -> int:
