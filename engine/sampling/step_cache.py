@@ -31,9 +31,10 @@ LEVELS_HELP = ("safe (about 2.5× fewer evaluations, the clip barely changes) or
 
 
 def last_level(sigmas: torch.Tensor) -> float:
-    """The noise level of a schedule's last model step: its smallest positive sigma (solvers step to 0)."""
-    positive = sigmas[sigmas > 0]
-    return float(positive.min()) if len(positive) else 0.0
+    """The noise level of a schedule's last model step: its last sigma but one (a solver evaluates at every
+    level but the one it ends on; core's UniPC overwrites a final 0 with 1e-3 in the schedule itself)."""
+    levels = torch.unique_consecutive(sigmas)
+    return float(levels[-2]) if len(levels) > 1 else 0.0
 
 
 def mean_abs(x: torch.Tensor) -> torch.Tensor:
@@ -132,6 +133,7 @@ def core_model_wrapper(cache: StepCache, report=None):
     seen = dict(level=None, sigmas=None, steps=0, computed=0)
     velocity = cache.velocity(lambda x, sigma, evaluate: evaluate(x))
 
+    @torch.no_grad()
     def wrapper(apply_model, args):
         x, sigma, c = args["input"], args["timestep"], args["c"]
         sigmas = c.get("transformer_options", {}).get("sample_sigmas")

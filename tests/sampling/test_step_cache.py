@@ -146,3 +146,7 @@ def test_core_model_wrapper_passes_core_outputs_through_and_reports_computed_ste
     wrapper = core_model_wrapper(StepCache(100.0), lambda *counts: reports.append(counts))
     core_calls(wrapper, sigmas, x, apply_model)
     assert len(calls) == 4 and reports[-1] == (4, 12)  # warm-up steps and the last
+    calls.clear()
+    sigmas[-1] = 1e-3  # as core's UniPC leaves the schedule: its last level is still the last but one
+    core_calls(wrapper, sigmas, x, apply_model)
+    assert len(calls) == 4 and reports[-1] == (4, 12)
