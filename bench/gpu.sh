@@ -120,9 +120,9 @@ if [ "$smoke" = 1 ]; then
     part cache 30 "$PYTHON" bench/step_cache.py --help
   else missing cache bench/step_cache.py; fi
 else
-  part tests 150 "$PYTHON" -m pytest -q -rs "${gpu_tests[@]}"
-  part attention 80 "$PYTHON" bench/attention.py --heads 12 40 --sdpa-kernels
-  part dit_step 80 "$PYTHON" bench/dit_step.py --device cuda --size 832x480x81 --blocks-on-device 10
+  part tests 130 "$PYTHON" -m pytest -q -rs "${gpu_tests[@]}"
+  part attention 70 "$PYTHON" bench/attention.py --heads 12 40 --sdpa-kernels
+  part dit_step 100 "$PYTHON" bench/dit_step.py --device cuda --size 832x480x81 --blocks-on-device 10
   part vae 50 "$PYTHON" bench/vae_memory.py --device cuda --frames 81 --modes discard
   part fp8 70 "$PYTHON" bench/fp8_memory.py --device cuda
   if [ -f bench/step_cache.py ]; then
