@@ -13,6 +13,7 @@ Other entries in the file are kept.
 """
 import argparse
 import json
+import pathlib
 import sys
 
 import torch
@@ -22,8 +23,8 @@ from pack_import import import_pack
 import_pack("spacetime")
 from spacetime.engine.models.checkpoint import read_state_dict, load_vae  # noqa: E402
 from spacetime.engine.models.latent_format import LatentFormat  # noqa: E402
-from spacetime.engine.preview import (PREVIEW_MAPS, channel_correlations, fit_preview_map,  # noqa: E402
-                                      latents_and_colours, pca_rgb)
+from spacetime.engine.preview import (PREVIEW_MAPS, PreviewMap, channel_correlations,  # noqa: E402
+                                      fit_preview_map, latents_and_colours, pca_rgb)
 from spacetime.engine.shapes.dataset import ShapesClips  # noqa: E402
 
 FIT_SEED, HELDOUT_SEED = 11, 12
@@ -55,13 +56,13 @@ def main() -> int:
     fitted = fit_preview_map(latents, colours)
     weights = [[round(v, 5) for v in row] for row in fitted.weights.tolist()]
     bias = [round(v, 5) for v in fitted.bias.tolist()]
-    rounded = type(fitted)(torch.tensor(weights), torch.tensor(bias))
+    rounded = PreviewMap(torch.tensor(weights), torch.tensor(bias))  # what the file will hold
 
     held_latents, held_colours = latents_and_colours(vae, clips(args.heldout_clips, HELDOUT_SEED, "heldout", 17))
     fitted_r = channel_correlations(torch.stack([rounded.rgb(clip) for clip in held_latents]), held_colours)
     pca_r = channel_correlations(pca_colours(held_latents), held_colours)
     entry = {
-        "name": args.name, "vae": args.vae.rsplit("/", 1)[-1], "dit": args.dit.rsplit("/", 1)[-1],
+        "name": args.name, "vae": pathlib.Path(args.vae).name, "dit": pathlib.Path(args.dit).name,
         "fitted_on": f"{args.clips} shapes-world clips (seed {FIT_SEED}, train split), 17 frames of 64x64",
         "heldout_correlation": {
             "clips": f"{args.heldout_clips} (seed {HELDOUT_SEED}, heldout split)",

@@ -40,7 +40,7 @@ def test_preview_is_the_clip_at_its_aspect_in_its_decoded_colours(host, object_i
     (video,) = host.files_of(result)
     frames, _ = read_video(str(video))
     decoded = frames_on_latent_grid(frames.permute(3, 0, 1, 2)[None] * 2 - 1)[:, :, 2]
-    shown = torch.from_numpy(numpy.asarray(previews[-1].reduce(8))).permute(2, 0, 1)[None] / 255  # [1, 3, 8, 12]
+    shown = torch.from_numpy(numpy.array(previews[-1].reduce(8))).permute(2, 0, 1)[None] / 255  # [1, 3, 8, 12]
     # Per channel the background's flat colour leaves little to correlate; over R, G and B together the
     # colours match (the false-colour projection has no reason to).
     assert torch.corrcoef(torch.stack([shown.flatten(), decoded.flatten()]))[0, 1] > 0.6
