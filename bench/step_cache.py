@@ -16,7 +16,8 @@ core: one prompt on the tiny random Wan DiT of the tests (dim 256, 2 heads of 12
     DiT evaluations (batch rows through the transformer, counted by wrapping core's forward_orig) and PSNR of the latent
     (peak-to-peak of the uncached latent over the RMS error). Needs the host of scripts/setup_host.sh.
 seams: bench/edit_seams.py's forward extension (timestep hold) uncached and at the first level: the seam
-    rule's pass rate and the rest of that bench's row.
+    rule's pass rate and the rest of that bench's row (on the CPU whatever --device says: that bench's
+    edits encode and decode there). core's KSampler also runs on the CPU, where the tests' host puts it.
 --small: 25 prompts, 10 curve prompts, 5 seam cases (a quick check, e.g. for a GPU script).
 """
 import argparse
