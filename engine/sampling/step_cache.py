@@ -26,8 +26,8 @@ import torch
 WARMUP_STEPS = 3  # the first steps lay the clip out and set the rate k: always computed (3 measured best)
 # The speed/quality levels users choose from (bench/step_cache.py measures them; bench/RESULTS.md).
 LEVELS = {"safe": 0.2, "fast": 0.3}
-LEVELS_HELP = ("safe (2.5× fewer evaluations at 20 steps, the clip barely changes) or fast (about 2.9× fewer, "
-               "small changes); the first three steps and the last one are always evaluated.")
+LEVELS_HELP = ("safe (2.5× fewer evaluations at 20 steps, small changes to the clip) or fast (about 2.9× "
+               "fewer, larger changes); the first three steps and the last one are always evaluated.")
 
 
 def last_level(sigmas: torch.Tensor) -> float:
