@@ -33,9 +33,11 @@ REGISTRY_LOOKUP = re.compile(r"Connecting to 'https://api\.comfy\.org/.*violates
 pytestmark = pytest.mark.skipif(os.environ.get("SPACETIME_BROWSER") == "0", reason="SPACETIME_BROWSER=0")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    """Set up before the host (session-wide, asked for first): without chromium the tests fail at once."""
+    """Set up before the host (asked for first): without chromium the tests fail at once. Module-wide, not
+    session-wide: Playwright's sync API keeps an event loop running in this thread until it stops, and
+    later tests' asyncio.run would refuse to start."""
     problem = browser_unavailable()
     if problem:
         pytest.fail(problem)
