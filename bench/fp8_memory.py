@@ -14,7 +14,6 @@ loader before weights stayed fp8), and reports the relative L2 distance of the t
 import argparse
 import json
 import pathlib
-import subprocess
 import sys
 import tempfile
 
@@ -25,16 +24,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "tests"))
 from pack_import import import_pack  # noqa: E402
 
+from child_memory import peak_rss, run_child  # noqa: E402
+
 GIB = 2**30
 FULL = dict(dim=1536, ffn_dim=8960, num_layers=30)  # Wan 2.1 1.3B
 SMALL = dict(dim=256, ffn_dim=512, num_layers=2)  # --small: a seconds-long check of the mechanics
 E4M3_MAX = 448.0
-
-
-def peak_rss() -> int:
-    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
-    forking parent (which held a whole file's tensors while writing it), VmHWM starts anew at exec."""
-    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))) * 1024
 
 
 def write_fp8_checkpoint(path: pathlib.Path, sizes: dict, scaled: bool) -> int:
@@ -103,12 +98,6 @@ def compare_with_dequantised(model, device: str) -> dict:
     return report
 
 
-def measure(checkpoint, device: str) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", str(checkpoint), "--device", device],
-                            check=True, capture_output=True, text=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="where the forwards run (cpu, cuda)")
@@ -118,7 +107,7 @@ def main():
     if args.child:
         return child(args.child, args.device)
     sizes = SMALL if args.small else FULL
-    baseline = measure("-", args.device)["peak"]
+    baseline = run_child(__file__, "-", "--device", args.device)["peak"]
     print(f"Random Wan DiT {sizes}, forwards on {args.device}; peak RSS above a bare child "
           f"(torch + pack: {baseline / GIB:.2f} GiB)\n")
     print("| file | file size | peak RSS after load − baseline | × file size | fp8 layers | rel L2 vs dequantised |"
@@ -130,7 +119,7 @@ def main():
             name = f"wan_t2v_random_fp8_e4m3fn{'_scaled' if scaled else ''}.safetensors"
             path = pathlib.Path(folder) / name
             size = write_fp8_checkpoint(path, sizes, scaled)
-            r = measure(path, args.device)
+            r = run_child(__file__, path, "--device", args.device)
             path.unlink()
             above = r["peak_after_load"] - baseline
             ok &= r["rel_l2"] <= 1e-3 and r["finite"] and (args.small or above <= 1.2 * size)

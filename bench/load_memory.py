@@ -1,7 +1,7 @@
 """Peak memory of loading a 1.3B Wan DiT with `load_dit`.
 
 Writes a random bf16 checkpoint of the real 1.3B layout to a temporary folder (about 2.8 GB), then
-loads it in fresh subprocesses and reports their peak resident memory (ru_maxrss), which counts both
+loads it in fresh subprocesses and reports their peak resident memory (VmHWM), which counts both
 private copies and mapped file pages. Loading in the file's dtype should peak near one copy of the
 weights plus the interpreter; a dtype conversion adds the converted copy.
 
@@ -10,8 +10,6 @@ weights plus the interpreter; a dtype conversion adds the converted copy.
 import argparse
 import json
 import pathlib
-import resource
-import subprocess
 import sys
 import tempfile
 
@@ -21,11 +19,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 from pack_import import import_pack  # noqa: E402
 
+from child_memory import peak_rss, resident_bytes, run_child  # noqa: E402
+
 GIB = 2**30
-
-
-def resident_bytes() -> int:
-    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmRSS"))) * 1024
 
 
 def child(checkpoint: str, dtype: str):
@@ -41,7 +37,7 @@ def child(checkpoint: str, dtype: str):
             for parameter in model.parameters():
                 parameter.sum()
         report["after_touching_weights"] = resident_bytes()
-    report["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    report["peak"] = peak_rss()
     print(json.dumps(report))
 
 
@@ -68,12 +64,6 @@ def write_random_checkpoint(path: pathlib.Path) -> int:
     return path.stat().st_size
 
 
-def measure(checkpoint, dtype: str) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", str(checkpoint), "--dtype", dtype],
-                            check=True, capture_output=True, text=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
@@ -84,8 +74,8 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         checkpoint = pathlib.Path(folder) / "wan2.1_t2v_1.3B_random_bf16.safetensors"
         size = write_random_checkpoint(checkpoint)
-        empty = measure("-", args.dtype)
-        loaded = measure(checkpoint, args.dtype)
+        empty = run_child(__file__, "-", "--dtype", args.dtype)
+        loaded = run_child(__file__, checkpoint, "--dtype", args.dtype)
     rows = [
         ("checkpoint file (bf16)", size),
         ("peak RSS, child with torch + pack only", empty["peak"]),
