@@ -1,8 +1,9 @@
 """A cheap preview of a latent for progress display: no VAE, a linear map of its channels to RGB.
 
 Per latent space (a model's VAE) a map fitted by least squares on that VAE's own decodes
-(scripts/fit_preview.py writes them to models/latent_preview.json) gives the decoded colours; a latent
-space without one gets a projection on its main directions of variation (false colour).
+(scripts/fit_preview.py writes them to models/latent_preview.json), or one the host ComfyUI brings (core's
+map for Wan 2.1, given to `map_entry_from_model_space` by the node layer), gives the decoded colours; a
+latent space without one gets a projection on its main directions of variation (false colour).
 """
 import json
 import math
@@ -82,8 +83,22 @@ def load_preview_maps(path: Path = PREVIEW_MAPS) -> list[dict]:
     return json.loads(path.read_text())["maps"]
 
 
+def map_entry_from_model_space(name: str, factors, bias, mean, std, scale: float = 1.0) -> dict:
+    """A map given on the model-space latent x = (raw − mean) · scale / std to RGB in −1..1 (rgb = x · factors
+    + bias; factors [16, 3]), as core ComfyUI's latent formats give theirs, as an entry of the file's kind:
+    the same colours from the raw latent, in 0..1."""
+    factors = torch.as_tensor(factors, dtype=torch.float64)
+    bias, mean, std = (torch.as_tensor(t, dtype=torch.float64).flatten() for t in (bias, mean, std))
+    per_raw = scale / std  # x = raw · per_raw − mean · per_raw
+    weights = 0.5 * factors * per_raw[:, None]
+    offset = 0.5 * (bias - (mean * per_raw) @ factors) + 0.5
+    return {"name": name, "latent_mean": mean.tolist(), "latent_std": std.tolist(),
+            "weights": weights.float().tolist(), "bias": offset.float().tolist()}
+
+
 def preview_map_for(latent_format, maps: list[dict] | None = None) -> PreviewMap | None:
-    """The fitted map for the latent space a model's LatentFormat names (its mean and std), or None."""
+    """The first map among `maps` (default: the file's) for the latent space a model's LatentFormat names (its
+    mean and std), or None."""
     for entry in load_preview_maps() if maps is None else maps:
         if entry.get("weights") and _same(entry["latent_mean"], latent_format.mean) and \
                 _same(entry["latent_std"], latent_format.std):

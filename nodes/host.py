@@ -182,6 +182,26 @@ def step_reporter(total: int, preview=None):
     return lambda step, x, x0: report(step + 1, preview(x0) if preview else None)
 
 
+def core_wan21_preview() -> dict | None:
+    """The latent→RGB factors this host's core previews Wan 2.1 latents with, and the model space they act
+    on: `factors` [16, 3] and `bias` [3] (RGB in −1..1 from x = (raw − mean) · scale / std), `mean`, `std`,
+    `scale`. Read at run time, never copied; None on a host without them (the preview keeps false colour)."""
+    try:
+        from comfy.latent_formats import Wan21
+
+        wan21 = Wan21()
+        factors, bias = wan21.latent_rgb_factors, wan21.latent_rgb_factors_bias
+        found = {"mean": wan21.latents_mean, "std": wan21.latents_std, "scale": float(wan21.scale_factor)}
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+    if factors is None or bias is None or getattr(wan21, "latent_rgb_factors_reshape", None) is not None:
+        return None
+    factors, bias = torch.tensor(factors, dtype=torch.float32), torch.tensor(bias, dtype=torch.float32)
+    if factors.shape != (16, 3) or bias.shape != (3,):
+        return None
+    return {"factors": factors, "bias": bias, **found}
+
+
 def check_interrupt() -> None:
     mm.throw_exception_if_processing_interrupted()
 

@@ -12,7 +12,8 @@ from ..engine.generation import SamplerSettings, passes, run_plan
 from ..engine.memory import DiTShape, check_sampling, sampling_bytes
 from ..engine.models.fp8_linear import compute_dtype
 from ..engine.parallel.workers import run_on_workers
-from ..engine.preview import latent_preview, preview_map_for, preview_size
+from ..engine.preview import (latent_preview, load_preview_maps, map_entry_from_model_space, preview_map_for,
+                              preview_size)
 from ..engine.sampling import SOLVERS, SamplingPlan
 from ..engine.sampling.plan import HOLD_MODES, WINDOW_MODES
 from ..engine.sampling.step_cache import LEVELS, LEVELS_HELP, StepCache
@@ -31,8 +32,11 @@ LOG = logging.getLogger("spacetime.step_cache")
 
 def previewer(latent_format):
     """The progress preview of a model's predicted clean latent: its middle frame in the colours of the
-    model's fitted map (false colour without one), at the clip's aspect and pixel size (at most 512 px)."""
-    preview_map = preview_map_for(latent_format)
+    model's fitted map, or of the host core's map for Wan 2.1 (false colour without one), at the clip's
+    aspect and pixel size (at most 512 px)."""
+    core = host.core_wan21_preview()
+    maps = load_preview_maps() + ([map_entry_from_model_space("Wan 2.1 (ComfyUI core)", **core)] if core else [])
+    preview_map = preview_map_for(latent_format, maps)
 
     def preview_image(x0: torch.Tensor):
         from PIL import Image

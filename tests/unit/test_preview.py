@@ -6,9 +6,9 @@ import torch
 
 from spacetime.engine.models.checkpoint import load_vae, read_state_dict
 from spacetime.engine.models.latent_format import WAN21, LatentFormat
-from spacetime.engine.preview import (channel_correlations, fit_preview_map, frames_on_latent_grid,
-                                      latent_preview, latents_and_colours, load_preview_maps, pca_rgb,
-                                      preview_map_for, preview_size)
+from spacetime.engine.preview import (PreviewMap, channel_correlations, fit_preview_map, frames_on_latent_grid,
+                                      latent_preview, latents_and_colours, load_preview_maps,
+                                      map_entry_from_model_space, pca_rgb, preview_map_for, preview_size)
 from spacetime.engine.shapes.dataset import ShapesClips
 
 MODELS = pathlib.Path(__file__).resolve().parents[2] / "models"
@@ -27,11 +27,23 @@ def shipped_format() -> LatentFormat:
     return LatentFormat.from_metadata(read_state_dict(MODELS / "diffusion_models" / "shapes_world_t2v.safetensors")[1])
 
 
-def test_the_shipped_model_has_a_map_and_wan21_says_why_not():
+def test_the_shipped_model_has_a_map_in_the_file_wan21_has_none_there():
     assert preview_map_for(shipped_format()) is not None
-    assert preview_map_for(WAN21) is None  # no Wan 2.1 VAE to fit from: false colour
+    assert preview_map_for(WAN21) is None  # not in the file: the host's core brings it (or false colour)
     (wan,) = [entry for entry in load_preview_maps() if entry["name"] == "Wan 2.1"]
-    assert wan["weights"] is None and "no Wan 2.1 VAE weights" in wan["why"]
+    assert wan["weights"] is None and "host" in wan["why"]
+
+
+def test_a_model_space_map_gives_the_same_colours_from_the_raw_latent():
+    factors, bias = torch.randn(16, 3) * 0.2, torch.tensor([-0.2, 0.1, 0.3])
+    mean, std, scale = torch.randn(16), torch.rand(16) + 0.5, 0.7
+    raw = torch.randn(16, 2, 5, 7) * 2
+    model_space = (raw - mean.view(16, 1, 1, 1)) * scale / std.view(16, 1, 1, 1)
+    expected = ((torch.einsum("c...,cr->r...", model_space, factors) + bias.view(3, 1, 1, 1) + 1) / 2).clamp(0, 1)
+    entry = map_entry_from_model_space("test", factors, bias, mean, std, scale)
+    assert preview_map_for(LatentFormat(tuple(mean.tolist()), tuple(std.tolist())), [entry]) is not None
+    assert torch.allclose(PreviewMap(torch.tensor(entry["weights"]), torch.tensor(entry["bias"])).rgb(raw), expected,
+                          atol=1e-5)
 
 
 def test_preview_colours_correlate_with_the_decoded_frames(heldout_pairs):
