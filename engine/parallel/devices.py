@@ -39,17 +39,30 @@ def parse_devices(text: str) -> tuple[str, ...]:
     return tuple(f"cuda:{index}" for index in indices)
 
 
-def layout_for(workers: int, ulysses: int, ring: int) -> ParallelLayout:
-    """The layout of `workers` ranks: `ring` ring groups of `ulysses` each; ulysses 0 = as many as fill them."""
+def layout_for(workers: int, ulysses: int, ring: int, cfg: int = 1) -> ParallelLayout:
+    """The layout of `workers` ranks: `cfg` halves (1 or 2) of `ring` ring groups of `ulysses` each;
+    ulysses 0 = as many as fill them."""
     if ring < 1 or ulysses < 0:
         raise ValueError(f"the ring degree must be at least 1 and the Ulysses degree at least 0 (0: the devices "
                          f"left); got ulysses {ulysses}, ring {ring}.")
+    split = "" if cfg == 1 else f"CFG split {cfg} x "
+    if workers % cfg:
+        raise ValueError(f"{workers} device(s) do not split into {cfg} CFG halves: the CFG split needs an even "
+                         f"number of devices (2, 4, 6, ...); turn it off or give one more device.")
     if ulysses == 0:
-        if workers % ring:
-            raise ValueError(f"{workers} device(s) do not split into {ring} rings: give a ring degree that divides "
-                             f"{workers}.")
-        ulysses = workers // ring
-    if ulysses * ring != workers:
-        raise ValueError(f"Ulysses degree {ulysses} x ring degree {ring} is {ulysses * ring} ranks, but the devices "
-                         f"give {workers}: make the product {workers} (or set ulysses to 0 to use every device).")
-    return ParallelLayout(ulysses, ring)
+        if workers % (cfg * ring):
+            halves = " in each of the 2 CFG halves" if cfg > 1 else ""
+            raise ValueError(f"{workers} device(s) do not split into {ring} rings{halves}: give a ring degree that "
+                             f"divides {workers // cfg} ({_choices(workers // cfg, cfg)}).")
+        ulysses = workers // (cfg * ring)
+    if cfg * ulysses * ring != workers:
+        raise ValueError(f"{split}Ulysses degree {ulysses} x ring degree {ring} is {cfg * ulysses * ring} ranks, "
+                         f"but the devices give {workers}: make the product {workers} ({_choices(workers // cfg, cfg)};"
+                         f" or set ulysses to 0 to use every device).")
+    return ParallelLayout(ulysses, ring, cfg)
+
+
+def _choices(ranks: int, cfg: int) -> str:
+    """The (ulysses, ring) pairs that fill `ranks` ranks per CFG half, for messages."""
+    pairs = [f"ulysses {ranks // ring} x ring {ring}" for ring in range(1, ranks + 1) if ranks % ring == 0]
+    return ("per CFG half: " if cfg > 1 else "") + ", ".join(pairs)

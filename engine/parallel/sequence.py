@@ -35,17 +35,20 @@ from .layout import ParallelLayout
 class SequenceParallel:
     """A process group (default: the whole world) split as `layout`; every rank builds one, together.
 
-    Construction creates the Ulysses subgroups, a collective call: all ranks of the group must make it,
-    in the same order. The group's size must be the layout's world size.
+    Construction creates the Ulysses subgroups, a collective call: all ranks of the group (and only they)
+    must make it, in the same order. The group's size must be the layout's world size; a layout with a
+    CFG split is the business of guidance.py, which gives each half its own group.
     """
 
     def __init__(self, layout: ParallelLayout, group: dist.ProcessGroup | None = None):
+        if layout.cfg != 1:
+            raise ValueError(f"SequenceParallel shares one DiT call; the layout {layout} splits CFG too: give it "
+                             f"layout.sequence and one half's group (engine.parallel.guidance.parallel_contexts).")
         self.layout = layout
         self.group = group if group is not None else dist.group.WORLD
         world = dist.get_world_size(self.group)
         if world != layout.world_size:
-            raise ValueError(f"the layout {layout.ulysses} (Ulysses) x {layout.ring} (ring) needs "
-                             f"{layout.world_size} ranks; this process group has {world}.")
+            raise ValueError(f"the layout {layout} needs {layout.world_size} ranks; this process group has {world}.")
         self.rank = dist.get_rank(self.group)
         self.ranks = dist.get_process_group_ranks(self.group)  # global ranks, in group order
         self.ulysses_index, self.ring_index = self.rank % layout.ulysses, self.rank // layout.ulysses
@@ -57,13 +60,10 @@ class SequenceParallel:
             return None
         if layout.ring == 1:
             return self.group
-        mine = None
-        for ring_index in range(layout.ring):  # every rank creates every subgroup, in the same order
-            members = self.ranks[ring_index * layout.ulysses:(ring_index + 1) * layout.ulysses]
-            subgroup = dist.new_group(members)
-            if ring_index == self.ring_index:
-                mine = subgroup
-        return mine
+        # Local synchronisation: only the subgroup's own ranks take part in making it (the rest of this
+        # group makes theirs meanwhile, and the other CFG half its own).
+        members = self.ranks[self.ring_index * layout.ulysses:(self.ring_index + 1) * layout.ulysses]
+        return dist.new_group(members, use_local_synchronization=True)
 
     def shard(self, grid: RopeGrid) -> "TokenShard":
         """This rank's slice of a forward pass over `grid`'s tokens."""

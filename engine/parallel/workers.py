@@ -64,8 +64,8 @@ class WorkerSpec:
 
     def __post_init__(self):
         if self.layout.world_size != len(self.devices):
-            raise ValueError(f"the layout {self.layout.ulysses} (Ulysses) x {self.layout.ring} (ring) needs "
-                             f"{self.layout.world_size} devices; {len(self.devices)} given.")
+            raise ValueError(f"the layout {self.layout} needs {self.layout.world_size} devices; "
+                             f"{len(self.devices)} given.")
         if len({device.split(":")[0] for device in self.devices}) != 1:
             raise ValueError("workers run either all on the CPU or all on CUDA GPUs, not both.")
 
@@ -91,9 +91,8 @@ class WorkerPool:
         try:
             with _host_main_hidden():
                 for rank in range(len(spec.devices)):
-                    worker = dict(rank=rank, devices=spec.devices, init_method=init_method, path=spec.model.path,
-                                  dtype=spec.model.dtype, attention=spec.attention, ulysses=spec.layout.ulysses,
-                                  ring=spec.layout.ring, threads=threads, jobs=self._jobs[rank], results=self._results)
+                    worker = dict(rank_options(spec, rank, init_method, threads), jobs=self._jobs[rank],
+                                  results=self._results)
                     globals_ = {"PACK_NAME": _PACK_NAME, "PACK_ROOT": str(_PACK_ROOT), "WORKER": worker}
                     process = context.Process(target=runpy.run_path, args=(str(_ENTRY),),
                                               kwargs={"init_globals": globals_, "run_name": "__spacetime_worker__"},
@@ -270,28 +269,64 @@ def shutdown() -> None:
             _pool = None
 
 
-# --- inside a worker process -----------------------------------------------------------------------------
-def serve(rank, devices, init_method, path, dtype, attention, ulysses, ring, threads, jobs, results) -> None:
-    """A worker's life: join the group, load the model from its file, run jobs until told to stop or the
-    host is gone. Errors go to the host (and, with their traceback, to the server log)."""
-    from ..generation import run_plan
-    from ..models.checkpoint import load_dit
-    from .sequence import SequenceParallel
+def rank_options(spec: WorkerSpec, rank: int, init_method: str, threads: int) -> dict:
+    """Rank's keyword arguments, in plain values only: a worker unpickles them before it has imported the pack."""
+    layout = spec.layout
+    return dict(rank=rank, devices=spec.devices, init_method=init_method, path=spec.model.path, dtype=spec.model.dtype,
+                attention=spec.attention, layout=(layout.ulysses, layout.ring, layout.cfg), threads=threads)
 
-    host = multiprocessing.parent_process()
-    device = torch.device(devices[rank])
-    try:
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
+
+# --- inside a worker process -----------------------------------------------------------------------------
+class Rank:
+    """One worker's part: its place in the group, its own model (read from the file), and its contexts."""
+
+    def __init__(self, rank, devices, init_method, path, dtype, attention, layout, threads):
+        """Join the group (gloo on the CPU, nccl on CUDA) and load the model: every rank at the same time."""
+        from ..models.checkpoint import load_dit
+        from .guidance import parallel_contexts
+
+        self.rank, self.device = rank, torch.device(devices[rank])
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
         else:
             torch.set_num_threads(threads)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method=init_method, rank=rank,
-                                world_size=len(devices))
-        model = load_dit(path, dtype=dtype).to(device)
-        model.attention_backend = attention
-        layout = ParallelLayout(ulysses, ring)
-        layout.check(model.config.num_heads)
-        parallel = SequenceParallel(layout) if layout.world_size > 1 else None
+        dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo", init_method=init_method,
+                                rank=rank, world_size=len(devices))
+        self.model = load_dit(path, dtype=dtype).to(self.device)
+        self.model.attention_backend = attention
+        layout = ParallelLayout(*layout)
+        layout.check(self.model.config.num_heads)
+        self.sequence, self.split = parallel_contexts(layout)
+
+    def run(self, plan, settings, options: dict, step) -> torch.Tensor:
+        """engine.generation.run_plan with this rank's share of every DiT call; the raw latent on the CPU."""
+        from ..generation import run_plan
+        from ..sampling.denoisers import split_guidance
+
+        with torch.no_grad(), self.model.parallel(self.sequence), split_guidance(self.split):
+            return run_plan(self.model, plan, settings, callback=step, device=self.device, **options)
+
+    def peak_memory(self) -> int:
+        """On CUDA the most torch allocated since the last call; on the CPU the process's peak resident set."""
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return peak
+        import resource  # Unix only: the CPU figure is for benchmarks on Linux
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+    def close(self) -> None:
+        dist.destroy_process_group()
+
+
+def serve(jobs, results, **rank_options) -> None:
+    """A worker process's life: join the group, load the model, run jobs until told to stop or the host is
+    gone. Errors go to the host (and, with their traceback, to the server log)."""
+    host = multiprocessing.parent_process()
+    rank = rank_options["rank"]
+    try:
+        worker = Rank(**rank_options)
     except Exception as error:
         _report(results, rank, error)
         while _next_job(jobs, host) is not None:  # stay until stopped: an exit would read as the cause
@@ -303,23 +338,27 @@ def serve(rank, devices, init_method, path, dtype, attention, ulysses, ring, thr
         if not host.is_alive():
             raise SystemExit(0)  # the host is gone: nobody waits for this job
         if rank == 0:
-            middle = x0.shape[2] // 2
-            results.put(("step", i, x0[:1, :, middle:middle + 1].to("cpu", copy=True)))
+            results.put(("step", i, preview(x0)))
 
     while (job := _next_job(jobs, host)) is not None:
         if job == PEAK_MEMORY:
-            results.put(("peak", rank, _peak_memory(device)))
+            results.put(("peak", rank, worker.peak_memory()))
             continue
         plan, settings, options = job
         try:
-            with torch.no_grad(), model.parallel(parallel):
-                out = run_plan(model, plan, settings, callback=step, device=device, **options)
+            out = worker.run(plan, settings, options, step)
         except Exception as error:
             _report(results, rank, error)
             continue
         if rank == 0:
             results.put(("done", out))
-    dist.destroy_process_group()
+    worker.close()
+
+
+def preview(x0: torch.Tensor) -> torch.Tensor:
+    """What a step reports to the host: the first sample's middle latent frame [1, C, 1, H, W], on the CPU."""
+    middle = x0.shape[2] // 2
+    return x0[:1, :, middle:middle + 1].to("cpu", copy=True)
 
 
 def _next_job(jobs, host):
@@ -330,16 +369,6 @@ def _next_job(jobs, host):
         except queue.Empty:
             continue
     return None
-
-
-def _peak_memory(device: torch.device) -> int:
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        return peak
-    import resource  # Unix only: the CPU figure is for benchmarks on Linux
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def _report(results, rank: int, error: Exception) -> None:

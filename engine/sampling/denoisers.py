@@ -4,10 +4,17 @@ Layers, each a plain function wrapping the one below:
   velocity_model(x, t, context, **kw) -> v          the DiT: t = 1000·σ, v ≈ noise − x0
   flow_denoiser(velocity_model) -> model_fn(x, sigma, context, **kw) -> x0
   cfg_denoiser(model_fn, cond, uncond, scale) -> denoise(x, sigma, **kw) -> x0
+
+Within `split_guidance(split)` every guided call computes one of its two predictions and swaps it with
+the processes computing the other (engine/parallel/guidance.py): the sampler loops above never know.
 """
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
+
+_split = ContextVar("spacetime_guidance_split", default=None)
 
 TIMESTEP_MULTIPLIER = 1000.0  # Wan's timestep is σ·1000 (core: ModelSamplingDiscreteFlow.multiplier)
 
@@ -44,9 +51,24 @@ def cfg_denoiser(model_fn, cond, uncond, scale: float):
     At scale 1 the unconditional pass is skipped (core does the same), halving the cost.
     """
     def denoise(x, sigma, **kwargs):
-        x0_cond = model_fn(x, sigma, cond, **kwargs)
         if math.isclose(scale, 1.0):
-            return x0_cond
-        x0_uncond = model_fn(x, sigma, uncond, **kwargs)
+            return model_fn(x, sigma, cond, **kwargs)
+        split = _split.get()
+        if split is None:
+            x0_cond = model_fn(x, sigma, cond, **kwargs)
+            x0_uncond = model_fn(x, sigma, uncond, **kwargs)
+        else:
+            x0_cond, x0_uncond = split.exchange(model_fn(x, sigma, (cond, uncond)[split.branch], **kwargs))
         return x0_uncond + (x0_cond - x0_uncond) * scale
     return denoise
+
+
+@contextmanager
+def split_guidance(split):
+    """Guided calls made within compute only `split.branch`'s prediction (0: conditional, 1: unconditional)
+    and get both from `split.exchange(mine) -> (x0_cond, x0_uncond)`; None: both here, as without."""
+    token = _split.set(split)
+    try:
+        yield
+    finally:
+        _split.reset(token)

@@ -33,12 +33,13 @@ def tiny_dit():
     return model.eval()
 
 
-def settings():
-    """cfg 1 (one DiT call a step): the latents reach ~13, where float32's spacing is ~1e-6, and guidance
-    multiplies the rounding differences of differently shaped matmuls (cfg 1.5 measured up to 8.1e-6)."""
+def settings(cfg: float = 1.0):
+    """cfg 1 by default (one DiT call a step): the latents reach ~13, where float32's spacing is ~1e-6, and
+    guidance multiplies the rounding differences of differently shaped matmuls (cfg 1.5 measured up to
+    8.1e-6). The CFG split's tests give their own cfg."""
     from spacetime.engine.generation import SamplerSettings
 
-    return SamplerSettings(seed=11, steps=3, cfg=1.0, shift=5.0)
+    return SamplerSettings(seed=11, steps=3, cfg=cfg, shift=5.0)
 
 
 def plans() -> dict:
@@ -69,16 +70,20 @@ def plans() -> dict:
     }
 
 
-def sample_plans(layouts) -> dict:
-    """On every rank: each plan sampled under each (ulysses, ring) layout -> {(ulysses, ring, plan): latent}."""
+def sample_plans(layouts, cfg: float = 1.0) -> dict:
+    """On every rank: each plan sampled under each (ulysses, ring[, cfg split]) layout at guidance `cfg`
+    -> {(*layout, plan): latent}."""
     from spacetime.engine.generation import run_plan
-    from spacetime.engine.parallel import ParallelLayout, SequenceParallel
+    from spacetime.engine.parallel import ParallelLayout
+    from spacetime.engine.parallel.guidance import parallel_contexts
+    from spacetime.engine.sampling.denoisers import split_guidance
 
     dit, results = tiny_dit(), {}
-    for ulysses, ring in layouts:
-        with dit.parallel(SequenceParallel(ParallelLayout(ulysses, ring))):
+    for layout in layouts:
+        sequence, split = parallel_contexts(ParallelLayout(*layout))
+        with dit.parallel(sequence), split_guidance(split):
             for name, plan in plans().items():
-                results[ulysses, ring, name] = run_plan(dit, plan, settings())
+                results[(*layout, name)] = run_plan(dit, plan, settings(cfg))
     return results
 
 

@@ -54,3 +54,21 @@ def test_layouts(workers, ulysses, ring, layout):
 def test_layouts_that_do_not_fit_the_devices(workers, ulysses, ring, message):
     with pytest.raises(ValueError, match=message):
         layout_for(workers, ulysses, ring)
+
+
+@pytest.mark.parametrize("workers, ulysses, ring, layout", [(2, 0, 1, (1, 1, 2)), (4, 0, 1, (2, 1, 2)),
+                                                            (8, 0, 2, (2, 2, 2)), (4, 1, 2, (1, 2, 2))])
+def test_cfg_split_layouts(workers, ulysses, ring, layout):
+    assert layout_for(workers, ulysses, ring, cfg=2) == ParallelLayout(*layout)
+
+
+@pytest.mark.parametrize("workers, ulysses, ring, message", [
+    (3, 0, 1, "3 device.* do not split into 2 CFG halves: the CFG split needs an even number of devices"),
+    (2, 2, 1, r"CFG split 2 x Ulysses degree 2 x ring degree 1 is 4 ranks, but the devices give 2: .*"
+              r"\(per CFG half: ulysses 1 x ring 1;"),
+    (4, 0, 4, r"do not split into 4 rings in each of the 2 CFG halves: give a ring degree that divides 2 "
+              r"\(per CFG half: ulysses 2 x ring 1, ulysses 1 x ring 2\)"),
+])
+def test_cfg_split_layouts_that_do_not_fit_the_devices_name_what_does(workers, ulysses, ring, message):
+    with pytest.raises(ValueError, match=message):
+        layout_for(workers, ulysses, ring, cfg=2)
