@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from comfy_api.latest import io
 
 from ..engine.parallel.devices import FORMS, layout_for, parse_devices
-from ..engine.parallel.workers import WorkerSpec
+from ..engine.parallel.workers import BACKENDS, WorkerSpec, check_backend
 from .types import DiT
 
 
@@ -25,11 +25,13 @@ class ParallelDiT:
         return self.placed.device
 
 
-def problem(devices: str | None, ulysses: int | None, ring: int | None) -> str | None:
-    if devices is None or not devices.strip() or ulysses is None or ring is None:
+def problem(devices: str | None, ulysses: int | None, ring: int | None, cfg_split: bool | None,
+            backend: str | None) -> str | None:
+    if devices is None or not devices.strip() or None in (ulysses, ring, cfg_split, backend):
         return None  # linked inputs are checked when the node runs
     try:
-        layout_for(len(parse_devices(devices)), ulysses, ring)
+        layout_for(len(parse_devices(devices)), ulysses, ring, 2 if cfg_split else 1)
+        check_backend(backend)
     except ValueError as error:
         return str(error)
     return None
@@ -55,18 +57,29 @@ class Parallel(io.ComfyNode):
                              "the head count: Wan 2.1 1.3B has 12, 14B 40); 0 = every device not used by ring."),
                 io.Int.Input("ring", default=1, min=1, max=64,
                              tooltip="Ring degree: groups of devices that pass keys and values around (no head "
-                             "limit, more traffic: for devices across machines). ulysses x ring = the devices."),
+                             "limit, more traffic: for devices across machines). ulysses x ring = the devices "
+                             "(per half, with the CFG split)."),
+                io.Boolean.Input("cfg_split", default=False, optional=True,
+                                 tooltip="Run each step's conditional and unconditional DiT calls at the same time, "
+                                 "on two halves of the devices (each half split by ulysses x ring). Needs an even "
+                                 "number of devices; only the Sampler's cfg other than 1 makes two calls (at cfg 1 "
+                                 "both halves make the same one). Off: every device shares every call."),
+                io.Combo.Input("backend", options=list(BACKENDS), default=BACKENDS[0], optional=True,
+                               tooltip="How the workers start: multiprocessing = processes on this machine; ray = "
+                               "Ray actors, for GPUs on several machines (the cluster RAY_ADDRESS names, else a "
+                               "local one; needs `pip install ray`, and the pack and model file at the same paths "
+                               "on every machine; Ray picks which GPUs, the device list's length counts)."),
             ],
             outputs=[DiT.Output(display_name="dit", tooltip="The same model, sampled by the workers: wire it into "
                                 "the Sampler or Remix.")],
         )
 
     @classmethod
-    def validate_inputs(cls, devices, ulysses, ring):
-        return problem(devices, ulysses, ring) or True
+    def validate_inputs(cls, devices, ulysses, ring, cfg_split=False, backend=BACKENDS[0]):
+        return problem(devices, ulysses, ring, cfg_split, backend) or True
 
     @classmethod
-    def execute(cls, dit, devices, ulysses, ring) -> io.NodeOutput:
+    def execute(cls, dit, devices, ulysses, ring, cfg_split=False, backend=BACKENDS[0]) -> io.NodeOutput:
         placed = getattr(dit, "placed", dit)  # a second Parallel Devices node replaces the first one's choice
         if not devices.strip():
             return io.NodeOutput(placed)
@@ -76,9 +89,9 @@ class Parallel(io.ComfyNode):
             raise ValueError("Parallel Devices needs the DiT from Load Wan DiT (Spacetime): the workers load "
                              "its model file themselves.")
         names = parse_devices(devices)
-        layout = layout_for(len(names), ulysses, ring)
+        layout = layout_for(len(names), ulysses, ring, 2 if cfg_split else 1)
         layout.check(module.config.num_heads)
-        return io.NodeOutput(ParallelDiT(placed, WorkerSpec(source, module.attention_backend, names, layout)))
+        return io.NodeOutput(ParallelDiT(placed, WorkerSpec(source, module.attention_backend, names, layout, backend)))
 
 
 NODES = [Parallel]

@@ -6,7 +6,9 @@ travel between processes: a job is a SamplingPlan and its SamplerSettings (small
 memory), and rank 0 sends back a preview of each step and the result.
 
 One pool at a time (`run_on_workers`): started on first use, reused while its WorkerSpec (model file and
-its mtime, dtype, attention, devices, layout) stays the same, replaced when it changes, stopped at exit.
+its mtime, dtype, attention, devices, layout, backend) stays the same, replaced when it changes, stopped
+at exit. The workers are spawned processes of this machine here; ray_workers.py makes them Ray actors,
+for devices on several machines, running the same Rank.
 Anything that ends a job early (a worker that dies or raises, an interrupt) tears the pool down, since
 its other ranks may be waiting in a collective for the missing one; the next job starts fresh workers.
 Workers also leave by themselves when the host process dies.
@@ -38,6 +40,7 @@ POLL_SECONDS = 0.25  # how often a waiting host checks that its workers live (an
 START_SECONDS = 600.0  # a worker loads its model from the file within this
 STOP_SECONDS = 3.0
 PEER_SECONDS = 1.0  # after a worker's error, how long to look for a peer whose death caused it
+BACKENDS = ("multiprocessing", "ray")  # how workers are started: processes of this machine, or Ray actors
 PEAK_MEMORY = "peak memory"  # a job asking each rank for its peak memory (bench/parallel.py)
 _PACK_NAME = __name__.removesuffix(".engine.parallel.workers")
 _PACK_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -55,19 +58,32 @@ class ModelFile:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """A pool's workers: one per entry of `devices` (rank order), all running `model`, split as `layout`."""
+    """A pool's workers: one per entry of `devices` (rank order), all running `model`, split as `layout`,
+    started as processes of this machine (`backend` "multiprocessing") or as Ray actors ("ray")."""
 
     model: ModelFile
     attention: str
     devices: tuple[str, ...]
     layout: ParallelLayout
+    backend: str = "multiprocessing"
 
     def __post_init__(self):
+        check_backend(self.backend)
         if self.layout.world_size != len(self.devices):
             raise ValueError(f"the layout {self.layout} needs {self.layout.world_size} devices; "
                              f"{len(self.devices)} given.")
         if len({device.split(":")[0] for device in self.devices}) != 1:
             raise ValueError("workers run either all on the CPU or all on CUDA GPUs, not both.")
+
+
+def check_backend(backend: str) -> None:
+    """ValueError unless `backend` is one of BACKENDS and can start here (Ray installed, for "ray")."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown worker backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
+    if backend == "ray":
+        from .ray_workers import require_ray
+
+        require_ray()
 
 
 class WorkerFailed(RuntimeError):
@@ -245,13 +261,22 @@ def run_on_workers(spec: WorkerSpec, plan, settings, callback=None, poll=None, *
             _pool.close()
             _pool = None
         if _pool is None:
-            _pool = WorkerPool(spec, poll)
+            _pool = start_pool(spec, poll)
         try:
             return _pool.run(plan, settings, callback, poll, **options)
         except BaseException:  # failed, or interrupted: its ranks may be stuck in a collective
             _pool.close(graceful=False)
             _pool = None
             raise
+
+
+def start_pool(spec: WorkerSpec, poll=None):
+    """A new pool for `spec`: a WorkerPool, or a ray_workers.RayPool (the same interface) for backend "ray"."""
+    if spec.backend == "ray":
+        from .ray_workers import RayPool
+
+        return RayPool(spec, poll)
+    return WorkerPool(spec, poll)
 
 
 def current_pids() -> list[int]:
