@@ -1,6 +1,11 @@
-"""Train the shapes world's SentencePiece tokenizer on captions from its grammar (umT5's special ids).
+"""Train the shapes world's SentencePiece tokenizer on captions from both grammars (umT5's special ids).
 
     .host/venv/bin/python training/build_tokenizer.py     # writes training/runs/text/spiece.model
+
+Its normaliser folds case (SentencePiece's nmt_nfkc_cf), so "A RED CIRCLE" and "a red circle" are the
+same pieces: any letter case is a known wording, not unknown pieces. Captions come from the train
+wordings of the second-generation grammar (every case, punctuation, background said or not) and the
+first generation's paraphrases, so every word either grammar uses is a whole piece.
 """
 import io
 
@@ -8,24 +13,30 @@ import numpy as np
 
 from common import RUNS
 from spacetime.engine.shapes.captions import caption
+from spacetime.engine.shapes.wording import sample_wording, say
 from spacetime.engine.shapes.world import sample_spec
 
-VOCAB_SIZE = 160  # whole words for all 39 words of the grammar, plus pieces for other text
-CAPTIONS = 20000
+VOCAB_SIZE = 320  # whole words for every word of both grammars, plus pieces for other text
+CAPTIONS = 30000
 
 
 def captions(count: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
-    return [caption(sample_spec(rng, split, 0.3), rng) for split in ("train", "heldout") for _ in range(count // 2)]
+    texts = []
+    for n in range(count):
+        spec = sample_spec(rng, ("train", "heldout")[n % 2], 0.35)
+        texts.append(caption(spec, rng) if n % 5 == 0 else say(spec, sample_wording(rng, "train")))
+    return texts
 
 
-def train_tokenizer() -> bytes:
+def train_tokenizer(count: int = CAPTIONS) -> bytes:
     import sentencepiece
 
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(captions(CAPTIONS)), model_writer=model, model_type="bpe",
+        sentence_iterator=iter(captions(count)), model_writer=model, model_type="bpe",
         vocab_size=VOCAB_SIZE, hard_vocab_limit=False, character_coverage=1.0,
+        normalization_rule_name="nmt_nfkc_cf",
         pad_id=0, eos_id=1, unk_id=2, bos_id=-1, num_threads=1, minloglevel=2)
     return model.getvalue()
 

@@ -100,7 +100,13 @@ class Run:
         print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()), flush=True)
 
     def elapsed_minutes(self) -> float:
+        """Minutes trained, over every process of the run (see `resume_clock`)."""
         return (time.monotonic() - self.started) / 60
+
+    def resume_clock(self, minutes: float) -> None:
+        """Count `minutes` already trained by earlier processes, so that --minutes and an annealed
+        learning rate span the whole run, not each restart."""
+        self.started -= minutes * 60
 
 
 def export(kind: str, weights: dict, metadata: dict) -> pathlib.Path:

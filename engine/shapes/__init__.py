@@ -8,7 +8,8 @@ score     attribute_hits(spec, analysis), object_hits, accuracy(hits)
 quality   stray_fractions, mask_ious, seed_spread: what a person sees beyond the attributes
 wording   the second-generation grammar: say(spec, wording), sample_wording (held-out wordings), read_caption
 seams     seam_ratio, seam_continuity, background_drift: no visible seam where an edit joins frames
-dataset   ShapesClips, a torch Dataset of (clip [3, F, H, W] in -1..1, caption)
+changes   clips whose object changes colour or shape at a moment: sample_change, render_segments
+dataset   ShapesClips (clip [3, F, H, W] in -1..1, caption) and SceneClips (clip, segments) datasets
 """
 from .analyse import ClipAnalysis, analyse_clip
 from .captions import caption, parse_caption

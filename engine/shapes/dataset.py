@@ -1,8 +1,10 @@
-"""Training clips rendered on the fly: (clip [3, F, H, W] in -1..1, caption), seeded per index."""
+"""Training clips rendered on the fly, seeded per index: ShapesClips (clip, caption), the first
+generation's; SceneClips (clip, segments), the second's."""
 import torch
 from torch.utils.data import Dataset
 
 from .captions import caption
+from .changes import Segments, render_segments, sample_change
 from .render import render_clip
 from .world import ClipSpec, sample_spec, spec_rng
 
@@ -33,3 +35,31 @@ class ShapesClips(Dataset):
         spec = sample_spec(rng, self.split, self.second_object_prob)
         clip = render_clip(spec, self.frames, self.size).permute(3, 0, 1, 2) * 2 - 1
         return clip, caption(spec, rng if self.paraphrase else None)
+
+
+class SceneClips(Dataset):
+    """Second-generation training clips (train split only): (clip [3, F, H, W] in -1..1, segments).
+
+    Segments are ((spec, first frame), ...): one segment, or with `change_prob` two, where an object
+    changes colour or shape part-way (`changes`). No caption: training words each clip anew every time
+    it is drawn (`wording`), so no wording is tied to one clip. Item i depends only on (seed, i).
+    """
+
+    def __init__(self, length: int, seed: int = 0, frames: int = 17, size: int = 64,
+                 second_object_prob: float = 0.35, change_prob: float = 0.0):
+        self.length, self.seed, self.frames, self.size = length, seed, frames, size
+        self.second_object_prob, self.change_prob = second_object_prob, change_prob
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Segments]:
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} clips")
+        rng = spec_rng(self.seed, index)
+        spec = sample_spec(rng, "train", self.second_object_prob)
+        segments = ((spec, 0),)
+        if rng.random() < self.change_prob:
+            segments = sample_change(rng, spec, self.frames)
+        clip = render_segments(segments, self.frames, self.size).permute(3, 0, 1, 2) * 2 - 1
+        return clip, segments

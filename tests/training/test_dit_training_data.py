@@ -1,0 +1,93 @@
+"""What the DiT trainer feeds the model: captions worded anew, per-segment weights, a carried embedding."""
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "training"))
+from build_tokenizer import train_tokenizer  # noqa: E402
+from common import Run  # noqa: E402
+from train_dit import carry_embedding, describe, segment_weights  # noqa: E402
+
+from spacetime.engine.models.tokenizer import UMT5Tokenizer  # noqa: E402
+from spacetime.engine.shapes.captions import parse_caption  # noqa: E402
+from spacetime.engine.shapes.changes import sample_change  # noqa: E402
+from spacetime.engine.shapes.wording import read_caption  # noqa: E402
+from spacetime.engine.shapes.world import ClipSpec, sample_spec  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tokenizer_model() -> bytes:
+    return train_tokenizer(count=3000)  # fewer captions than a run's, still every word many times
+
+
+def test_each_segment_gets_a_caption_that_reads_back_as_it_in_one_wording():
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        spec = sample_spec(rng, "train", 0.4)
+        segments = sample_change(rng, spec, 17) if rng.random() < 0.5 else ((spec, 0),)
+        texts = describe(segments, rng)
+        assert len(texts) == len(segments)
+        for text, (expected, _) in zip(texts, segments):
+            read = parse_caption(text) if _first_grammar(text, expected) else read_caption(text)
+            assert read.objects == expected.objects and read.background in (None, expected.background)
+
+
+def test_single_clips_are_sometimes_said_in_the_first_grammar_and_captions_vary():
+    rng = np.random.default_rng(3)
+    spec = sample_spec(rng, "train")
+    texts = [describe(((spec, 0),), rng)[0] for _ in range(200)]
+    assert len(set(texts)) > 50
+    first_grammar = [t for t in texts if _first_grammar(t, spec)]
+    assert 20 <= len(first_grammar) <= 70
+
+
+def _first_grammar(text: str, spec: ClipSpec) -> bool:
+    try:
+        return parse_caption(text) == ClipSpec(spec.background, spec.objects) and text == text.lower() \
+            and not text.endswith((".", "!"))
+    except ValueError:
+        return False
+
+
+def test_segment_weights_are_one_hot_by_the_latent_frame_each_segment_starts():
+    spec = sample_spec(np.random.default_rng(0))
+    weights = segment_weights(((spec, 0), (spec, 9)), 5)  # pixel frame 9 begins latent frame 3
+    assert torch.equal(weights, torch.tensor([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]], dtype=torch.float32))
+    assert torch.equal(segment_weights(((spec, 0),), 5), torch.ones(5, 1))
+
+
+def test_the_tokenizer_folds_case_and_knows_every_word_of_held_out_wordings(tokenizer_model):
+    from spacetime.engine.shapes.wording import sample_wording, say
+
+    tokenizer = UMT5Tokenizer.from_bytes(tokenizer_model)
+    ids = tokenizer.processor.encode
+    assert ids("A RED CIRCLE MOVES LEFT ON A BLUE BACKGROUND") == ids("a red circle moves left on a blue background")
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        text = say(sample_spec(rng, "heldout", 0.4), sample_wording(rng, "heldout"))
+        assert 2 not in ids(text), text  # no unknown piece
+
+
+def test_a_carried_embedding_gives_shared_words_their_old_rows(tokenizer_model):
+    # The same tokenizer as old and new: every piece must keep its own row.
+    tokenizer = UMT5Tokenizer.from_bytes(tokenizer_model)
+    vocab = (tokenizer.vocab_size + 63) // 64 * 64
+    old = torch.randn(vocab, 8)
+    new = carry_embedding(old, tokenizer_model, tokenizer, vocab)
+    whole_words = [i for i in range(3, tokenizer.vocab_size) if tokenizer.processor.id_to_piece(i).startswith("▁")
+                   and len(tokenizer.processor.id_to_piece(i)) > 1]
+    assert len(whole_words) > 100
+    assert all(torch.equal(new[i], old[i]) for i in whole_words)
+    assert torch.equal(new[:3], old[:3]) and new.shape == old.shape
+
+
+def test_the_run_clock_counts_minutes_of_earlier_processes(tmp_path, monkeypatch):
+    import common
+
+    monkeypatch.setattr(common, "RUNS", tmp_path)
+    run = Run("clock")
+    run.resume_clock(12.5)
+    assert 12.5 <= run.elapsed_minutes() < 12.6
