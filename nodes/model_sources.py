@@ -1,7 +1,7 @@
 """Where a model file the loaders ask for comes from: the last part of the message saying it is missing.
 
 Not a node file and no ComfyUI imports. The Wan 2.1 names are those of Comfy-Org's repackaged files,
-the ones core's own Wan workflows and ours (workflows/text_to_video_wan21.json) use.
+the ones core's own Wan workflows and ours ("workflows/Text to video (Wan 2.1).json") use.
 """
 WAN21_REPO = "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged"
 WAN21_FILES = {

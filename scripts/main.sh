@@ -5,4 +5,4 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$repo/scripts/setup_host.sh"
 source "$repo/.host/env"
-"$COMFY_PYTHON" "$repo/scripts/run_workflow.py" "${1:-$repo/workflows/text_to_video.json}"
+"$COMFY_PYTHON" "$repo/scripts/run_workflow.py" "${1:-$repo/workflows/Text to video (shapes world).json}"

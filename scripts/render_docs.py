@@ -1,16 +1,18 @@
 """Render each shipped workflow's output into docs/ (the README's pictures) and workflows/ (template thumbnails).
 
-    .host/venv/bin/python scripts/render_docs.py [NAME ...]     # default: every workflow in PICTURES
+    .host/venv/bin/python scripts/render_docs.py ["NAME" ...]     # default: every workflow in PICTURES
 
 Runs the workflows in the host (on the CPU, on the shipped shapes-world model), reads back the video each
-saves, and writes docs/NAME.png, a contact sheet of five frames from first to last, and workflows/NAME.jpg,
-the same frames' first four in a square for the frontend's template browser. tests/host/test_docs_pictures.py
-renders some again and compares.
+saves, and writes docs/PICTURE.png (PICTURES names it), a contact sheet of five frames from first to last,
+and workflows/NAME.jpg, four of the frames in a square: the thumbnail of the frontend's template browser
+(a workflow with nothing to show, NOT_PICTURED, gets a card with its title).
+tests/host/test_docs_pictures.py renders some again and compares.
 """
 import argparse
 import json
 import pathlib
 import sys
+import textwrap
 
 import torch
 
@@ -23,10 +25,14 @@ from spacetime.engine.shapes import ClipSpec, ObjectSpec, render_clip  # noqa: E
 from spacetime.engine.video import read_video, write_video  # noqa: E402
 
 DOCS, WORKFLOWS = REPO / "docs", REPO / "workflows"
-PICTURES = ["text_to_video", "recut_extend", "image_to_video", "loop", "blend", "style_preset",
-            "storyboard_text", "storyboard_cards", "storyboard_long", "remix"]
-NOT_PICTURED = {"text_to_video_wan21": "needs the user's Wan 2.1 files, which cannot ship",
-                "empty_video_latent": "writes a latent file, nothing to see"}
+# Workflow (its file name, the template's title) -> the stem of its README picture in docs/.
+PICTURES = {"Text to video (shapes world)": "text_to_video", "Re-cut and extend": "recut_extend",
+            "Image to video": "image_to_video", "Seamless loop": "loop", "Blend two clips": "blend",
+            "Style preset": "style_preset", "Storyboard from text": "storyboard_text",
+            "Storyboard from cards": "storyboard_cards", "Long storyboard in windows": "storyboard_long",
+            "Remix a video": "remix"}
+NOT_PICTURED = {"Text to video (Wan 2.1)": "needs your Wan 2.1 files, which cannot ship",
+                "Empty video latent": "writes a latent file, nothing to see"}
 SHEET_FRAMES, SCALE, GAP = 5, 2, 4
 
 
@@ -42,10 +48,12 @@ def save_frame(frames: torch.Tensor, path: pathlib.Path) -> None:
 
 # What a workflow reads from ComfyUI's input folder (the names its load nodes hold), as a workflow user would.
 INPUTS = {
-    "image_to_video": ("spacetime_red_circle.png", lambda path: save_frame(shapes_clip("circle", "blue", 1), path)),
-    "storyboard_cards": ("spacetime_red_square.png", lambda path: save_frame(shapes_clip("square", "black", 1), path)),
-    "remix": ("spacetime_red_circle.mp4",
-              lambda path: write_video(shapes_clip("circle", "black", 17), str(path), fps=8.0, format="mp4")),
+    "Image to video": ("spacetime_red_circle.png",
+                       lambda path: save_frame(shapes_clip("circle", "blue", 1), path)),
+    "Storyboard from cards": ("spacetime_red_square.png",
+                              lambda path: save_frame(shapes_clip("square", "black", 1), path)),
+    "Remix a video": ("spacetime_red_circle.mp4",
+                      lambda path: write_video(shapes_clip("circle", "black", 17), str(path), fps=8.0, format="mp4")),
 }
 
 
@@ -99,6 +107,24 @@ def thumbnail(frames: torch.Tensor):
     return square
 
 
+def title_card(title: str, why: str):
+    """The thumbnail of a workflow with no output to show: its title and why there is no picture, in a
+    square of the thumbnails' size."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    side = 2 * 64 * SCALE + GAP
+    card = Image.new("RGB", (side, side), "#1d2a36")
+    draw = ImageDraw.Draw(card)
+    y = 24
+    for text, size, colour, width in ((title, 28, "white", 14), (f"No picture: {why}.", 17, "#b8c4cf", 24)):
+        font = ImageFont.load_default(size)
+        for line in textwrap.wrap(text, width):
+            draw.text((20, y), line, font=font, fill=colour)
+            y += round(size * 1.3)
+        y += 16
+    return card
+
+
 def render_host(base: pathlib.Path) -> ComfyHost:
     """A CPU host (the same arithmetic on every machine the pictures are checked on)."""
     return ComfyHost(base=base, cpu=True)
@@ -113,13 +139,14 @@ def main() -> int:
         parser.error(f"no picture is made of {', '.join(sorted(unknown))}; choose from {', '.join(PICTURES)}")
     DOCS.mkdir(exist_ok=True)
     for name, why in NOT_PICTURED.items():
-        print(f"{name}: no picture ({why})")
+        title_card(name, why).save(WORKFLOWS / f"{name}.jpg", quality=85)
+        print(f"{name}: no picture ({why}); wrote workflows/{name}.jpg, its title")
     with render_host(host_dir() / "docs-job") as host:
         for name in args.names or PICTURES:
             frames = rendered_frames(host, name)
-            contact_sheet(frames).save(DOCS / f"{name}.png", optimize=True)
+            contact_sheet(frames).save(DOCS / f"{PICTURES[name]}.png", optimize=True)
             thumbnail(frames).save(WORKFLOWS / f"{name}.jpg", quality=85)
-            print(f"{name}: wrote docs/{name}.png and workflows/{name}.jpg")
+            print(f"{name}: wrote docs/{PICTURES[name]}.png and workflows/{name}.jpg")
     return 0
 
 

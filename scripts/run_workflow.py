@@ -1,6 +1,6 @@
 """Run a workflow from workflows/ in a real ComfyUI host and print where its files went.
 
-    python scripts/run_workflow.py workflows/empty_video_latent.json [--output DIR]
+    python scripts/run_workflow.py "workflows/Empty video latent.json" [--output DIR]
 
 Starts the host set up by scripts/setup_host.sh (or COMFYUI_PATH's), converts the UI-format
 workflow through the server's /object_info, queues it, shows progress, and stops the server.

@@ -8,8 +8,8 @@ node with no inputs); the model loaders stay in the first column and other nodes
 column before their first consumer. Each node gets a size that fits its widgets and slots (NODE_SIZES).
 A Note at the top says what the workflow does and which files it needs, and groups frame its stages (load
 models, prompt and latent, sample and save; an edit's first clip apart). Only `pos` and `size` change,
-plus the Note, `groups`, `extra.title`/`extra.description` and the Wan 2.1 loaders' `properties.models`:
-ids, links, widget values and the order of the other nodes stay as they are.
+plus the Note, `groups`, `extra.title` (the file name) and `extra.description`, and the Wan 2.1 loaders'
+`properties.models`: ids, links, widget values and the order of the other nodes stay as they are.
 """
 import argparse
 import json
@@ -63,31 +63,27 @@ INPUT_HINTS = {
     "spacetime_red_circle.mp4": "a 17-frame 64x64 video of a red circle",
 }
 
-TITLES = {
-    "blend": ("Blend two clips (Spacetime)",
-              "Two text-to-video clips joined by generated frames flowing from A's end into B's start."),
-    "empty_video_latent": ("Empty video latent (Spacetime)", "An empty Wan 2.1 video latent, saved as a file."),
-    "image_to_video": ("Image to video (Spacetime)", "A clip that starts on exactly the given image."),
-    "loop": ("Seamless loop (Spacetime)", "A text-to-video clip turned into a loop by a generated bridge."),
-    "recut_extend": ("Re-cut and extend (Spacetime)", "A clip kept and extended by new frames after it."),
-    "remix": ("Remix a video (Spacetime)", "A video file re-imagined by a new prompt with FlowEdit."),
-    "storyboard_cards": ("Storyboard from cards (Spacetime)",
-                         "Prompts on a timeline as chained cards, with a keyframe image."),
-    "storyboard_long": ("Long storyboard in windows (Spacetime)",
-                        "A 65-frame storyboard sampled in overlapping windows."),
-    "storyboard_text": ("Storyboard from text (Spacetime)", "Prompts on a timeline written one card a line."),
-    "style_preset": ("Text to video with a style preset (Spacetime)",
-                     "A prompt styled by a preset whose sampler settings drive the Sampler."),
-    "text_to_video": ("Text to video, shapes world (Spacetime)",
-                      "Text to video with the small model that ships with the pack; runs on a CPU."),
-    "text_to_video_wan21": ("Text to video, Wan 2.1 (Spacetime)",
-                            "Text to video with Wan 2.1 T2V 1.3B; download the three model files first."),
+# What each workflow does, for its Note and `extra.description`. The file name is its title: the frontend's
+# template browser lists a pack's workflows by file name and reads no other title.
+DESCRIPTIONS = {
+    "Blend two clips": "Two text-to-video clips joined by generated frames flowing from A's end into B's start.",
+    "Empty video latent": "An empty Wan 2.1 video latent, saved as a file.",
+    "Image to video": "A clip that starts on exactly the given image.",
+    "Seamless loop": "A text-to-video clip turned into a loop by a generated bridge.",
+    "Re-cut and extend": "A clip kept and extended by new frames after it.",
+    "Remix a video": "A video file re-imagined by a new prompt with FlowEdit.",
+    "Storyboard from cards": "Prompts on a timeline as chained cards, with a keyframe image.",
+    "Long storyboard in windows": "A 65-frame storyboard sampled in overlapping windows.",
+    "Storyboard from text": "Prompts on a timeline written one card a line.",
+    "Style preset": "A prompt styled by a preset whose sampler settings drive the Sampler.",
+    "Text to video (shapes world)": "Text to video with the small model that ships with the pack; runs on a CPU.",
+    "Text to video (Wan 2.1)": "Text to video with Wan 2.1 T2V 1.3B; download the three model files first.",
 }
 
 # The folder each loader reads its file from (its first widget is the file name).
 LOADER_FOLDERS = {"SpacetimeLoadDiT": "diffusion_models", "SpacetimeLoadTextEncoder": "text_encoders",
                   "SpacetimeLoadVAE": "vae"}
-MODEL_LINK_WORKFLOWS = {"text_to_video_wan21"}
+MODEL_LINK_WORKFLOWS = {"Text to video (Wan 2.1)"}
 
 
 def columns(workflow: dict) -> dict:
@@ -218,8 +214,8 @@ def add_model_links(workflow: dict) -> None:
 
 def tidy(path: pathlib.Path) -> str:
     workflow = json.loads(path.read_text())
-    title, description = TITLES[path.stem]
-    workflow["extra"] = {**workflow.get("extra", {}), "title": title, "description": description}
+    description = DESCRIPTIONS[path.stem]
+    workflow["extra"] = {**workflow.get("extra", {}), "title": path.stem, "description": description}
     note_height = set_note(workflow, note_text(workflow, description))
     column = columns(workflow)
     lay_out(workflow, column, top=MARGIN + TITLE_HEIGHT + note_height + GAP_Y + GROUP_HEADER + TITLE_HEIGHT)

@@ -143,6 +143,26 @@ class Frontend:
             arg=[node_id, file_name], timeout=timeout_s * 1000, polling=250)
         return found.json_value()
 
+    def open_templates(self, section: str):
+        """Workflow → Browse Templates (the command that menu item runs), then the section of that name in its
+        list (a pack's templates are under its folder name); the dialog."""
+        self.page.evaluate("window.app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+        dialog = self.page.get_by_role("dialog").filter(has=self.page.get_by_test_id("template-workflows-content"))
+        dialog.wait_for(timeout=30_000)
+        dialog.get_by_text(section, exact=True).first.click()
+        return dialog
+
+    def template_card(self, dialog, title: str) -> dict:
+        """A template's card as shown: its title and its thumbnail (scrolled to, so the lazy image loads)."""
+        card = dialog.get_by_test_id(f"template-workflow-{title}")
+        card.scroll_into_view_if_needed(timeout=30_000)
+        image = card.locator("img").first
+        self.page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=image.element_handle(),
+                                    timeout=30_000)
+        return {"title": card.get_by_role("heading").inner_text(),
+                "thumbnail": image.evaluate("image => ({src: image.currentSrc, alt: image.alt, "
+                                            "width: image.naturalWidth, height: image.naturalHeight})")}
+
     def screenshot(self, path: pathlib.Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path))

@@ -8,7 +8,7 @@ from spacetime.engine.video import read_video
 
 
 def text_to_video(object_info, blocks_on_device: int) -> dict:
-    graph = with_tiny_models(load_workflow("text_to_video.json", object_info))
+    graph = with_tiny_models(load_workflow("Text to video (shapes world).json", object_info))
     set_inputs(graph, "SpacetimeEmptyVideoLatent", width=64, height=48, length=9, batch_size=1)
     set_inputs(graph, "SpacetimeSampler", steps=2)
     set_inputs(graph, "SpacetimeSaveVideo", format="webp", filename_prefix=f"swap/{blocks_on_device}")

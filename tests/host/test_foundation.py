@@ -35,24 +35,24 @@ def webp_check(frame_count):
 
 # Every workflow in workflows/ must have a check of the files it writes.
 CHECKS = {
-    "empty_video_latent": check_empty_video_latent,
-    "text_to_video": video_check(17, 64, 64, 8),  # as shipped: the pack's own model, no downloads
-    "text_to_video_wan21": video_check(9, 48, 64, 16),
-    "recut_extend": video_check(17, 64, 64, 8),  # 5 kept frames + 12 new
-    "image_to_video": video_check(17, 64, 64, 8),
-    "loop": webp_check(25),  # 17 + an 8-frame bridge back to the start
-    "blend": video_check(17 + 8 + 17, 64, 64, 8),
-    "style_preset": video_check(17, 64, 64, 8),  # text to video through the shapes-world preset
-    "storyboard_text": video_check(17, 64, 64, 8),
-    "storyboard_cards": video_check(17, 64, 64, 8),  # with a keyframe image at frame 8
-    "storyboard_long": video_check(65, 64, 64, 8),  # 4× the shapes model's length, in windows of 17
-    "remix": video_check(17, 64, 64, 8),  # a 17-frame video in, re-imagined by FlowEdit
+    "Empty video latent": check_empty_video_latent,
+    "Text to video (shapes world)": video_check(17, 64, 64, 8),  # as shipped: the pack's own model, no downloads
+    "Text to video (Wan 2.1)": video_check(9, 48, 64, 16),
+    "Re-cut and extend": video_check(17, 64, 64, 8),  # 5 kept frames + 12 new
+    "Image to video": video_check(17, 64, 64, 8),
+    "Seamless loop": webp_check(25),  # 17 + an 8-frame bridge back to the start
+    "Blend two clips": video_check(17 + 8 + 17, 64, 64, 8),
+    "Style preset": video_check(17, 64, 64, 8),  # text to video through the shapes-world preset
+    "Storyboard from text": video_check(17, 64, 64, 8),
+    "Storyboard from cards": video_check(17, 64, 64, 8),  # with a keyframe image at frame 8
+    "Long storyboard in windows": video_check(65, 64, 64, 8),  # 4× the shapes model's length, in windows of 17
+    "Remix a video": video_check(17, 64, 64, 8),  # a 17-frame video in, re-imagined by FlowEdit
 }
 # Files a workflow reads from ComfyUI's input folder, made by the test: (name, maker).
 INPUTS = {
-    "image_to_video": ("spacetime_red_circle.png", lambda path: write_shapes_frame(path, "circle", "blue")),
-    "storyboard_cards": ("spacetime_red_square.png", lambda path: write_shapes_frame(path, "square", "black")),
-    "remix": ("spacetime_red_circle.mp4", lambda path: write_shapes_video(path)),
+    "Image to video": ("spacetime_red_circle.png", lambda path: write_shapes_frame(path, "circle", "blue")),
+    "Storyboard from cards": ("spacetime_red_square.png", lambda path: write_shapes_frame(path, "square", "black")),
+    "Remix a video": ("spacetime_red_circle.mp4", lambda path: write_shapes_video(path)),
 }
 
 
@@ -75,7 +75,7 @@ def write_shapes_video(path: pathlib.Path):
 
     write_video(rendered("circle", "black", 17), str(path), fps=8.0, format="mp4")
 # Workflows that need the user's Wan 2.1 files run on the tiny test models, smaller and shorter.
-NEEDS_USER_MODELS = {"text_to_video_wan21"}
+NEEDS_USER_MODELS = {"Text to video (Wan 2.1)"}
 
 
 def small_run_of(name: str, object_info: dict) -> dict:

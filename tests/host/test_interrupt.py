@@ -6,7 +6,7 @@ from tiny_models import TINY_FILES
 
 
 def test_interrupt_stops_sampling_within_one_step(host, object_info):
-    graph = with_tiny_models(load_workflow("text_to_video.json", object_info))
+    graph = with_tiny_models(load_workflow("Text to video (shapes world).json", object_info))
     set_inputs(graph, "SpacetimeEmptyVideoLatent", width=128, height=128, length=17)
     set_inputs(graph, "SpacetimeSampler", steps=400)
     set_inputs(graph, "SpacetimeSaveVideo", filename_prefix="interrupted/clip")

@@ -20,7 +20,7 @@ CASES = [
 
 @pytest.mark.parametrize("prompt, seed", CASES)
 def test_shipped_model_draws_the_prompt(host, object_info, prompt, seed):
-    graph = load_workflow("text_to_video.json", object_info)
+    graph = load_workflow("Text to video (shapes world).json", object_info)
     set_inputs(graph, "SpacetimeTextEncode", prompt=prompt)
     set_inputs(graph, "SpacetimeSampler", seed=seed)
     set_inputs(graph, "SpacetimeSaveVideo", filename_prefix=f"shapes_model/seed{seed}")

@@ -12,7 +12,7 @@ SMALL = dict(width=64, height=48, length=9, batch_size=1)
 
 
 def tiny_t2v(object_info, steps=3, **latent):
-    graph = with_tiny_models(load_workflow("text_to_video.json", object_info))
+    graph = with_tiny_models(load_workflow("Text to video (shapes world).json", object_info))
     set_inputs(graph, "SpacetimeEmptyVideoLatent", **{**SMALL, **latent})
     return set_inputs(graph, "SpacetimeSampler", steps=steps)
 
@@ -84,7 +84,7 @@ def test_every_missing_model_file_is_named_before_running(host, object_info):
 
 
 def test_wan21_workflow_names_all_three_files_it_needs(host, object_info):
-    refused = refused_loaders(host, load_workflow("text_to_video_wan21.json", object_info))
+    refused = refused_loaders(host, load_workflow("Text to video (Wan 2.1).json", object_info))
     assert set(refused) == {"SpacetimeLoadDiT", "SpacetimeLoadTextEncoder", "SpacetimeLoadVAE"}
     assert f"{WAN21_FILES}/text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors" in refused["SpacetimeLoadTextEncoder"]
 

@@ -115,7 +115,7 @@ def test_each_workflow_has_a_title(name):
 
 
 def test_the_wan21_workflow_links_its_model_files():
-    loaders = [n for n in workflow("text_to_video_wan21.json")["nodes"] if n["type"] in LOADER_FOLDERS]
+    loaders = [n for n in workflow("Text to video (Wan 2.1).json")["nodes"] if n["type"] in LOADER_FOLDERS]
     assert len(loaders) == 3
     for node in loaders:
         folder, name = LOADER_FOLDERS[node["type"]], node["widgets_values"][0]
