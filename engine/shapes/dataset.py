@@ -60,6 +60,6 @@ class SceneClips(Dataset):
         spec = sample_spec(rng, "train", self.second_object_prob)
         segments = ((spec, 0),)
         if rng.random() < self.change_prob:
-            segments = sample_change(rng, spec, self.frames)
+            segments = sample_change(rng, spec, self.frames, self.size)
         clip = render_segments(segments, self.frames, self.size).permute(3, 0, 1, 2) * 2 - 1
         return clip, segments

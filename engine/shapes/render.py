@@ -80,14 +80,33 @@ def layout(spec: ClipSpec, size: int) -> list[Track]:
 
 def render_clip(spec: ClipSpec, frames: int = 17, size: int = 64) -> torch.Tensor:
     """Frames [frames, size, size, 3] float32 in 0..1 (the IMAGE layout)."""
+    return draw(spec, layout(spec, size), frames, size)
+
+
+def draw(spec: ClipSpec, tracks: list[Track], frames: int, size: int) -> torch.Tensor:
+    """render_clip with the given tracks, one per object."""
     if frames < 1 or size < MIN_SIZE:
         raise ValueError(f"need frames >= 1 and size >= {MIN_SIZE} (objects stay >= 16 px); got {frames}, {size}")
     image = torch.tensor(COLOURS[spec.background]).expand(frames, size, size, 3)
-    for obj, track in zip(spec.objects, layout(spec, size)):
+    for obj, track in zip(spec.objects, tracks):
         centres = track.centres(frames)
         alpha = coverage(obj.shape, track.side, centres[:, 0], centres[:, 1], size).unsqueeze(-1)
         image = image * (1 - alpha) + torch.tensor(COLOURS[obj.colour]) * alpha
     return image.contiguous()
+
+
+def turned(track: Track, frame: int, frames: int, motion: str, size: int) -> Track | None:
+    """The track that is where `track` is at `frame` and from there moves in `motion`'s direction at the
+    clip's usual speed (None if it would leave the frame by the clip's end)."""
+    direction = np.array(MOTION_VECTORS[motion], dtype=float)
+    travel = size * np.mean(TRAVEL)
+    here = track.centres(frames)[frame]
+    start = here - direction * travel * frame / (frames - 1)
+    low, high = track.side / 2 + MARGIN * size, size - track.side / 2 - MARGIN * size
+    last = start + direction * travel
+    if np.any(last < low) or np.any(last > high):
+        return None
+    return Track(track.side, start, last)
 
 
 def _track(rng, motion: str, size: int, side_range, avoid: Track | None = None) -> Track | None:
