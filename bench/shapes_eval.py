@@ -24,9 +24,14 @@ Sets (`wording` says whether the shipped model was trained on how the prompt is 
 Also: for one prompt over 8 seeds, the spread of start positions and speeds (beside the renderer's
 over 8 layouts); VAE reconstruction PSNR on held-out full-length clips with the analyser's accuracy
 on those reconstructions (the ceiling a DiT can reach through this VAE); the time of one clip.
+
+The model files are the shipped ones in models/, or those in the folder SHAPES_MODELS names (same
+layout), e.g. a training checkpoint exported for a look part-way; every bench that loads the shapes
+model through `load_models` follows it.
 """
 import argparse
 from collections import Counter
+import os
 from dataclasses import dataclass, replace
 import pathlib
 import sys
@@ -51,7 +56,7 @@ from spacetime.engine.shapes.score import ATTRIBUTES, object_hits  # noqa: E402
 from spacetime.engine.shapes.wording import CASES, Wording, sample_wording, say  # noqa: E402
 from spacetime.engine.video_shape import latent_shape  # noqa: E402
 
-MODELS = REPO / "models"
+MODELS = pathlib.Path(os.environ.get("SHAPES_MODELS", REPO / "models"))
 FRAMES, SIZE, BATCH = 17, 64, 25
 SPREAD_PROMPT, SPREAD_SEEDS = "a red circle moves left on a blue background", 8
 
