@@ -1,6 +1,6 @@
 """Train the shapes-world VAE: Wan 2.1's VAE layout at a small base width, on rendered clips. Resumable.
 
-    .host/venv/bin/python training/train_vae.py --minutes 40        # trains (or resumes) and exports
+    .host/venv/bin/python training/train_vae.py --minutes 40        # trains (or resumes) to 40 minutes in all, and exports
 
 Trains encode → decode through the same causal, chunked code that inference uses (frame 0 alone,
 then 4-frame chunks), on 9-frame clips with every `--full-every`-th batch at full length, so decoding
@@ -66,7 +66,8 @@ def main():
         step = saved["step"]
         encoder_steps = saved.get("encoder_steps", step)
         torch.set_rng_state(saved["rng"])
-        print(f"resumed at step {step}")
+        run.resume_clock(saved.get("minutes", 0.0))
+        print(f"resumed at step {step}, {run.elapsed_minutes():.1f} minutes in")
     elif not args.from_scratch:
         weights, metadata = shipped("vae")
         model.load_state_dict(weights)
@@ -81,7 +82,7 @@ def main():
 
     def checkpoint():
         run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                  "encoder_steps": encoder_steps, "rng": torch.get_rng_state()})
+                  "encoder_steps": encoder_steps, "rng": torch.get_rng_state(), "minutes": run.elapsed_minutes()})
     dataset = ShapesClips(10**9, seed=args.seed + 1, frames=FRAMES, size=SIZE)
     model.train()
     while run.elapsed_minutes() < args.minutes:
