@@ -1,11 +1,15 @@
 """Sequence-parallel sampling against one device: time per job and each rank's peak memory.
 
-    .host/venv/bin/python bench/parallel.py --devices cpu:2 [--ulysses 0 --ring 1] [--size 256x256x17]
-        [--steps 4] [--repeats 2] [--model FILE | --dim 512 --layers 4 --heads 4] [--dtype fp32]
+    .host/venv/bin/python bench/parallel.py --devices cpu:2 [--ulysses 0 --ring 1] [--cfg-split]
+        [--backend multiprocessing|ray] [--size 256x256x17] [--steps 4] [--repeats 2]
+        [--model FILE | --dim 512 --layers 4 --heads 4] [--dtype fp32]
 
 Runs the same text-to-video plan (flow Euler, cfg 5: two DiT calls a step) on a pool of one worker on the
 first device, then on a pool of one worker per device split as the layout says (engine/parallel/workers.py:
-the pack's own worker processes, each loading the model file itself). Time per job: the best of
+the pack's own worker processes, each loading the model file itself; --backend ray: Ray actors). With
+--cfg-split the devices also run the layout with the CFG split (the conditional and unconditional calls on
+two halves at once; --ulysses/--ring then say each half's layout), beside the same devices sharing every
+call (Ulysses over all of them). Time per job: the best of
 `repeats` after one warm-up job (loading and start-up excluded). Peak memory per rank: on CUDA
 torch.cuda.max_memory_allocated over the timed jobs; on the CPU the worker process's peak RSS (model file
 pages included). On a CPU with fewer cores than workers the figures only show the mechanics work.
@@ -43,9 +47,9 @@ def random_model(dim: int, layers: int, heads: int) -> str:
 
 def measure(spec, plan, settings, repeats):
     """(best seconds per job, peak bytes per rank) on a fresh pool for `spec`."""
-    from spacetime.engine.parallel.workers import WorkerPool
+    from spacetime.engine.parallel.workers import start_pool
 
-    pool = WorkerPool(spec)
+    pool = start_pool(spec)
     try:
         pool.run(plan, settings)  # warm-up: first-call allocations, kernel choices
         pool.peak_memory()  # CUDA: count from here
@@ -64,6 +68,9 @@ def main():
     parser.add_argument("--devices", default="cpu:2", help="cpu:N, cuda:I,J,... or cuda:all")
     parser.add_argument("--ulysses", type=int, default=0, help="0: every device not used by ring")
     parser.add_argument("--ring", type=int, default=1)
+    parser.add_argument("--cfg-split", action="store_true", help="also the devices in two CFG halves")
+    parser.add_argument("--backend", choices=["multiprocessing", "ray"], default="multiprocessing",
+                        help="how the pools of several devices start (the one-device pool: multiprocessing)")
     parser.add_argument("--size", type=parse_size, default=(256, 256, 17), help="WIDTHxHEIGHTxFRAMES")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
@@ -84,10 +91,13 @@ def main():
     from spacetime.engine.video_shape import latent_shape
 
     devices = parse_devices(args.devices)
-    layout = layout_for(len(devices), args.ulysses, args.ring)
+    layouts = [layout_for(len(devices), 0 if args.cfg_split else args.ulysses, 1 if args.cfg_split else args.ring)]
+    if args.cfg_split:
+        layouts.append(layout_for(len(devices), args.ulysses, args.ring, cfg=2))
     model_file = ModelFile(args.model or random_model(args.dim, args.layers, args.heads), DTYPES[args.dtype])
     config = load_dit(model_file.path).config
-    layout.check(config.num_heads)
+    for layout in layouts:
+        layout.check(config.num_heads)
     width, height, frames = args.size
     shape = latent_shape(1, width, height, frames)
     tokens = shape[2] * (shape[3] // 2) * (shape[4] // 2)
@@ -96,20 +106,21 @@ def main():
     plan = SamplingPlan(torch.zeros(shape), positive, negative)
     settings = SamplerSettings(seed=1, steps=args.steps, cfg=5.0, shift=8.0, sampler="euler")
 
-    one = WorkerSpec(model_file, args.attention, devices[:1], ParallelLayout())
-    many = WorkerSpec(model_file, args.attention, devices, layout)
-    one_time, one_peaks = measure(one, plan, settings, args.repeats)
-    many_time, many_peaks = measure(many, plan, settings, args.repeats)
+    one_time, one_peaks = measure(WorkerSpec(model_file, args.attention, devices[:1], ParallelLayout()), plan,
+                                  settings, args.repeats)
+    rows = [(layout, *measure(WorkerSpec(model_file, args.attention, devices, layout, args.backend), plan, settings,
+                              args.repeats)) for layout in layouts]
 
     memory = "CUDA max allocated" if devices[0].startswith("cuda") else "peak RSS"
     print(f"model dim {config.dim}, {config.num_layers} layers, {config.num_heads} heads, {args.dtype}; "
-          f"{width}x{height}x{frames} ({tokens} tokens), {args.steps} steps x 2 calls; torch {torch.__version__}")
+          f"{width}x{height}x{frames} ({tokens} tokens), {args.steps} steps x 2 calls; torch {torch.__version__}; "
+          f"{args.backend}")
     print(f"| run | s per job | {memory} per rank (MiB) |")
     print("|---|---|---|")
     print(f"| 1 device ({devices[0]}) | {one_time:.2f} | {one_peaks[0] / 2**20:.0f} |")
-    print(f"| {len(devices)} devices, Ulysses {layout.ulysses} x ring {layout.ring} | {many_time:.2f} | "
-          f"{' / '.join(f'{peak / 2**20:.0f}' for peak in many_peaks)} |")
-    print(f"speed-up {one_time / many_time:.2f}x")
+    for layout, seconds, peaks in rows:
+        print(f"| {len(devices)} devices, {layout} | {seconds:.2f} ({one_time / seconds:.2f}x) | "
+              f"{' / '.join(f'{peak / 2**20:.0f}' for peak in peaks)} |")
 
 
 if __name__ == "__main__":
