@@ -46,7 +46,8 @@ class Parallel(io.ComfyNode):
             category="Spacetime",
             description="Samples with several devices at once: one worker process per device, each loading the "
             "model file itself, every DiT call's video tokens split between them (Ulysses: attention heads "
-            "shared out; ring: keys and values passed around). Empty devices: one device, as without this node.",
+            "shared out; ring: keys and values passed around), or with cfg_split each step's two guidance calls made "
+            "at once by two halves of them. Empty devices: one device, as without this node.",
             inputs=[
                 DiT.Input("dit", tooltip="The video model, from Load DiT (the workers load the same file with the "
                           "same dtype and attention)."),

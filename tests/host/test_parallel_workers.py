@@ -1,7 +1,8 @@
 """Parallel Devices in the real host: the text-to-video graph on the tiny model sampled by 1 and by 2 CPU
-worker processes gives the latent and the frames of the in-process run, with progress; a killed worker
-is reported by name and cause and the next prompt works; an interrupt stops the workers' run; a layout
-the model cannot take is refused with what works."""
+worker processes (sharing each DiT call, or with the CFG split: the conditional and unconditional calls on
+one worker each; as processes, or as Ray actors) gives the latent and the frames of the in-process run,
+with progress; a killed worker is reported by name and cause and the next prompt works; an interrupt stops
+the workers' run; a layout the model cannot take is refused with what works."""
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ from graphs import base, decoded, node_of, problem_of, sampled
 
 PARITY = 1e-5  # of the largest latent value: float32 throughout, only summation order differs
 READY = re.compile(r"Spacetime: (\d+) parallel worker\(s\) ready on .* \(pids ([\d, ]+)\)")
+RAY_READY = re.compile(r"Spacetime: 2 parallel worker\(s\) ready as Ray actors on [\d.]+ \(pids \d+, \d+\)")
 
 
 def graph(devices=None, steps=3, prefix="parallel/run", **parallel) -> dict:
@@ -56,17 +58,23 @@ def in_process(comfy_host):
     return outputs(comfy_host, comfy_host.run(graph(prefix="parallel/alone")))
 
 
-@pytest.mark.parametrize("devices", ["cpu:1", "cpu:2"])
-def test_workers_give_the_in_process_latent_and_frames(host, in_process, devices):
+@pytest.mark.parametrize("devices, options", [("cpu:1", {}), ("cpu:2", {}), ("cpu:2", {"cfg_split": True}),
+                                              ("cpu:2", {"cfg_split": True, "backend": "ray"})],
+                         ids=["cpu:1", "cpu:2", "cpu:2 cfg split", "cpu:2 cfg split on ray"])
+def test_workers_give_the_in_process_latent_and_frames(host, in_process, devices, options):
     expected_latent, expected_frames = in_process
-    result = host.run(graph(devices, prefix=f"parallel/{devices.replace(':', '')}"))
+    prefix = "_".join(["parallel/" + devices.replace(":", ""), *map(str, options.values())])
+    result = host.run(graph(devices, prefix=prefix, **options))
     latent, frames = outputs(host, result)
     assert expected_latent.abs().max() > 0.1  # a real sample
     assert (latent - expected_latent).abs().max() <= PARITY * expected_latent.abs().max()
     assert frames.shape == expected_frames.shape == (9, 48, 64, 3)
     assert np.abs(frames - expected_frames).max() <= 1  # a rounding step at most
     assert sampler_steps(result) == [1, 2, 3]  # rank 0's progress reaches the node's bar
-    assert len(worker_pids(host, int(devices[-1]))) == int(devices[-1])
+    if options.get("backend") == "ray":
+        assert RAY_READY.search(host.log_path.read_text(errors="replace"))
+    else:
+        assert len(worker_pids(host, int(devices[-1]))) == int(devices[-1])
 
 
 def test_a_killed_worker_is_an_error_naming_it_and_the_next_prompt_works(host, in_process):
@@ -113,6 +121,7 @@ def test_layouts_that_cannot_work_are_refused_with_what_would(host):
     assert "is 4 ranks, but the devices give 2" in problem_of(host, graph("cpu:2", ulysses=4))
     assert "has 2 heads: Ulysses degree must divide 2 (1, 2); got 3" in problem_of(host, graph("cpu:3"))
     assert "is not a device list" in problem_of(host, graph("gpu:0"))
+    assert "3 device(s) do not split into 2 CFG halves" in problem_of(host, graph("cpu:3", cfg_split=True))
 
 
 def test_no_devices_is_the_model_as_loaded(host, in_process):
