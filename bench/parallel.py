@@ -90,7 +90,7 @@ def main():
     from spacetime.engine.sampling import SamplingPlan
     from spacetime.engine.video_shape import latent_shape
 
-    devices = parse_devices(args.devices)
+    devices = parse_devices(args.devices, here=args.backend != "ray")
     layouts = [layout_for(len(devices), 0 if args.cfg_split else args.ulysses, 1 if args.cfg_split else args.ring)]
     if args.cfg_split:
         layouts.append(layout_for(len(devices), args.ulysses, args.ring, cfg=2))

@@ -30,8 +30,8 @@ def problem(devices: str | None, ulysses: int | None, ring: int | None, cfg_spli
     if devices is None or not devices.strip() or None in (ulysses, ring, cfg_split, backend):
         return None  # linked inputs are checked when the node runs
     try:
-        layout_for(len(parse_devices(devices)), ulysses, ring, 2 if cfg_split else 1)
         check_backend(backend)
+        layout_for(len(parse_devices(devices, here=backend != "ray")), ulysses, ring, 2 if cfg_split else 1)
     except ValueError as error:
         return str(error)
     return None
@@ -69,7 +69,7 @@ class Parallel(io.ComfyNode):
                                tooltip="How the workers start: multiprocessing = processes on this machine; ray = "
                                "Ray actors, for GPUs on several machines (the cluster RAY_ADDRESS names, else a "
                                "local one; needs `pip install ray`, and the pack and model file at the same paths "
-                               "on every machine; Ray picks which GPUs, the device list's length counts)."),
+                               "on every machine; Ray picks which GPUs of the cluster: cuda:0,1,2,3 asks for 4)."),
             ],
             outputs=[DiT.Output(display_name="dit", tooltip="The same model, sampled by the workers: wire it into "
                                 "the Sampler or Remix.")],
@@ -89,7 +89,7 @@ class Parallel(io.ComfyNode):
         if source is None:
             raise ValueError("Parallel Devices needs the DiT from Load Wan DiT (Spacetime): the workers load "
                              "its model file themselves.")
-        names = parse_devices(devices)
+        names = parse_devices(devices, here=backend != "ray")
         layout = layout_for(len(names), ulysses, ring, 2 if cfg_split else 1)
         layout.check(module.config.num_heads)
         return io.NodeOutput(ParallelDiT(placed, WorkerSpec(source, module.attention_backend, names, layout, backend)))

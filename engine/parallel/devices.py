@@ -10,8 +10,11 @@ FORMS = ('"cpu:N" (N worker processes on the CPU), "cuda:I,J,…" (one worker on
 MAX_WORKERS = 64
 
 
-def parse_devices(text: str) -> tuple[str, ...]:
-    """One torch device name per worker, in rank order; ValueError saying what to write instead."""
+def parse_devices(text: str, here: bool = True) -> tuple[str, ...]:
+    """One torch device name per worker, in rank order; ValueError saying what to write instead.
+
+    here False (Ray actors, on any machine of the cluster): GPU numbers are not checked against this
+    machine's GPUs, since only how many there are counts (Ray chooses which), and "cuda:all" is refused."""
     kind, colon, rest = text.strip().lower().partition(":")
     rest = rest.replace(" ", "")
     if not colon or kind not in ("cpu", "cuda"):
@@ -21,6 +24,15 @@ def parse_devices(text: str) -> tuple[str, ...]:
             raise ValueError(f"devices {text!r}: after 'cpu:' give how many worker processes, 1 to {MAX_WORKERS} "
                              f"(e.g. cpu:2).")
         return ("cpu",) * int(rest)
+    if not here:
+        if not re.fullmatch(r"\d+(,\d+)*", rest, re.ASCII):
+            raise ValueError(f"devices {text!r}: for Ray actors give one GPU number per worker, e.g. cuda:0,1,2,3 "
+                             f"for 4 GPUs anywhere in the cluster (Ray chooses which; 'all' would count only this "
+                             f"machine's).")
+        indices = [int(part) for part in rest.split(",")]
+        if len(set(indices)) != len(indices) or len(indices) > MAX_WORKERS:
+            raise ValueError(f"devices {text!r}: give each GPU number once, at most {MAX_WORKERS}.")
+        return tuple(f"cuda:{index}" for index in indices)
     available = torch.cuda.device_count()
     if available == 0:
         raise ValueError(f"devices {text!r}: torch sees no CUDA GPU on this machine; use cpu:N.")

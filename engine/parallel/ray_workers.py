@@ -7,7 +7,8 @@ only the plan, the settings, previews and the result; never weights (Raylight's 
 sending them through Ray's object store).
 
 Connects to the cluster RAY_ADDRESS names when it is set, else starts a local Ray. On CUDA each actor asks
-Ray for one GPU, and Ray chooses which (the device list's length counts, not its numbers).
+Ray for one GPU, and Ray chooses which, on any machine (devices.parse_devices(here=False): the device
+list's length counts, not its numbers).
 """
 import logging
 import os

@@ -72,3 +72,13 @@ def test_cfg_split_layouts(workers, ulysses, ring, layout):
 def test_cfg_split_layouts_that_do_not_fit_the_devices_name_what_does(workers, ulysses, ring, message):
     with pytest.raises(ValueError, match=message):
         layout_for(workers, ulysses, ring, cfg=2)
+
+
+def test_ray_gpus_are_counted_not_looked_for_on_this_machine(monkeypatch):
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 0)  # a head machine without GPUs
+    assert parse_devices("cuda:0,1,2,3", here=False) == ("cuda:0", "cuda:1", "cuda:2", "cuda:3")
+    assert parse_devices("cpu:2", here=False) == ("cpu", "cpu")
+    with pytest.raises(ValueError, match=r"for Ray actors give one GPU number per worker, e.g. cuda:0,1,2,3"):
+        parse_devices("cuda:all", here=False)
+    with pytest.raises(ValueError, match="give each GPU number once"):
+        parse_devices("cuda:0,00", here=False)
