@@ -190,16 +190,15 @@ def core_wan21_preview() -> dict | None:
         from comfy.latent_formats import Wan21
 
         wan21 = Wan21()
-        factors, bias = wan21.latent_rgb_factors, wan21.latent_rgb_factors_bias
-        found = {"mean": wan21.latents_mean, "std": wan21.latents_std, "scale": float(wan21.scale_factor)}
-    except (ImportError, AttributeError, TypeError, ValueError):
+        if wan21.latent_rgb_factors is None or wan21.latent_rgb_factors_bias is None or \
+                getattr(wan21, "latent_rgb_factors_reshape", None) is not None:
+            return None
+        found = {"factors": torch.tensor(wan21.latent_rgb_factors, dtype=torch.float32),
+                 "bias": torch.tensor(wan21.latent_rgb_factors_bias, dtype=torch.float32),
+                 "mean": wan21.latents_mean, "std": wan21.latents_std, "scale": float(wan21.scale_factor)}
+    except (ImportError, AttributeError, TypeError, ValueError):  # a host whose Wan21 has moved on
         return None
-    if factors is None or bias is None or getattr(wan21, "latent_rgb_factors_reshape", None) is not None:
-        return None
-    factors, bias = torch.tensor(factors, dtype=torch.float32), torch.tensor(bias, dtype=torch.float32)
-    if factors.shape != (16, 3) or bias.shape != (3,):
-        return None
-    return {"factors": factors, "bias": bias, **found}
+    return found if found["factors"].shape == (16, 3) and found["bias"].shape == (3,) else None
 
 
 def check_interrupt() -> None:
