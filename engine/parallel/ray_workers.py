@@ -21,6 +21,7 @@ from . import worker_entry
 from .workers import POLL_SECONDS, START_SECONDS, WorkerFailed, WorkerSpec, rank_options, _PACK_NAME, _PACK_ROOT
 
 PEER_SECONDS = 2.0  # after a rank's error, how long to look for a rank whose death caused it
+PING_SECONDS = 10.0  # a live actor answers between jobs within this
 log = logging.getLogger(__name__)
 
 
@@ -70,7 +71,14 @@ class RayPool:
                  ", ".join(sorted(set(self.nodes))), ", ".join(map(str, self.pids)))
 
     def serves(self, spec: WorkerSpec) -> bool:
-        return spec == self.spec and os.path.getmtime(spec.model.path) == self.mtime
+        """Whether this pool can run `spec`'s jobs as it is: same spec, same file, every actor answering."""
+        if spec != self.spec or os.path.getmtime(spec.model.path) != self.mtime:
+            return False
+        try:
+            self._ray.get([a.where.remote() for a in self._actors], timeout=PING_SECONDS)
+        except Exception:  # an actor died (or hangs) since the last job
+            return False
+        return True
 
     def run(self, plan, settings, callback=None, poll=None, **options) -> torch.Tensor:
         """As WorkerPool.run: rank 0's raw latent; `callback(step, None, x0)` per step; WorkerFailed."""

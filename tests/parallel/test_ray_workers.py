@@ -1,7 +1,7 @@
 """The Ray backend on the CPU: two actors forming a gloo group sample the one-process latent (sequence
 parallel, and the CFG split), each step's preview reaches the host, an error in an actor is reported by
-rank with its message and a killed actor by rank and pid, and the next job works; without Ray installed,
-choosing it says how to install it."""
+rank with its message and a killed actor by rank and pid, and the next job works (an actor killed between
+jobs: the next job starts new ones); without Ray installed, choosing it says how to install it."""
 import os
 import signal
 import sys
@@ -86,6 +86,15 @@ def test_a_killed_actor_is_named_and_the_next_job_works(checkpoint):
     assert current_pids() == []
     assert torch.isfinite(run_on_workers(spec(checkpoint, layout), plan(), SETTINGS)).all()
     assert not set(current_pids()) & set(pids)
+
+
+def test_an_actor_killed_between_jobs_is_replaced(checkpoint):
+    layout = ParallelLayout(ulysses=2)
+    run_on_workers(spec(checkpoint, layout), plan(), SETTINGS)
+    pids = current_pids()
+    os.kill(pids[1], signal.SIGKILL)
+    assert torch.isfinite(run_on_workers(spec(checkpoint, layout), plan(), SETTINGS)).all()
+    assert len(current_pids()) == 2 and not set(current_pids()) & set(pids)
 
 
 def test_without_ray_choosing_it_says_how_to_install_it(checkpoint, monkeypatch):
