@@ -17,6 +17,8 @@ Sets (`wording` says whether the shipped model was trained on how the prompt is 
     two         two objects, 17 frames, the canonical caption             (trained wording)
     paraphrase  the first-generation grammar's paraphrases                (trained wording)
     reworded    held-out wordings of the second-generation grammar (`wording.py`), lower case
+    reworded33  the same at 33 frames
+    reworded2   the same with two objects
     title       the canonical caption in Title Case
     caps        the canonical caption in ALL CAPS
     nobg        the canonical caption without its background: any background is right, so the
@@ -85,6 +87,8 @@ SETS = {
     "two": PromptSet(FRAMES, 2, "trained", lambda spec, i, seed: caption(spec)),
     "paraphrase": PromptSet(FRAMES, 1, "trained", _paraphrase),
     "reworded": PromptSet(FRAMES, 1, "held-out", _reworded),
+    "reworded33": PromptSet(33, 1, "held-out", _reworded),
+    "reworded2": PromptSet(FRAMES, 2, "held-out", _reworded),
     "title": PromptSet(FRAMES, 1, "held-out", lambda spec, i, seed: say(spec, Wording(case=CASES.index("title")))),
     "caps": PromptSet(FRAMES, 1, "held-out", lambda spec, i, seed: say(spec, Wording(case=CASES.index("upper")))),
     "nobg": PromptSet(FRAMES, 1, "held-out", lambda spec, i, seed: say(spec, Wording(background_said=False)),
@@ -168,10 +172,10 @@ def spread_rows(models, args) -> list[str]:
     return rows
 
 
-def vae_round_trip(vae, count: int = 48) -> tuple[float, dict[str, float]]:
-    """On held-out full-length clips: reconstruction PSNR (dB), and the analyser's accuracy on the
+def vae_round_trip(vae, count: int = 48, frames: int = FRAMES) -> tuple[float, dict[str, float]]:
+    """On held-out clips of `frames`: reconstruction PSNR (dB), and the analyser's accuracy on the
     reconstructions, which is the most any DiT can reach through this VAE."""
-    dataset = ShapesClips(count, seed=12345, split="heldout", frames=FRAMES, size=SIZE, second_object_prob=0.2)
+    dataset = ShapesClips(count, seed=12345, split="heldout", frames=frames, size=SIZE, second_object_prob=0.2)
     errors, hits = [], []
     with torch.no_grad():
         for first in range(0, count, 16):
@@ -213,9 +217,10 @@ def main():
     print(f"\n'{SPREAD_PROMPT}' over {SPREAD_SEEDS} seeds (ranges as fractions of the frame; speed: distance "
           f"over the clip)\n| clips | tracked | start x range | start y range | speed |\n|---|---|---|---|---|")
     print("\n".join(spread_rows(models, args)), flush=True)
-    psnr, ceiling = vae_round_trip(models[3])
-    print("\nVAE round trip (ceiling): " + " / ".join(f"{100 * ceiling[k]:.0f} %" for k in ATTRIBUTES))
-    print(f"VAE reconstruction PSNR, held-out 17-frame clips: {psnr:.1f} dB")
+    for frames in (FRAMES, 33):
+        psnr, ceiling = vae_round_trip(models[3], frames=frames)
+        print(f"\nVAE round trip, {frames} frames (ceiling): " + " / ".join(f"{100 * ceiling[k]:.0f} %" for k in ATTRIBUTES))
+        print(f"VAE reconstruction PSNR, held-out {frames}-frame clips: {psnr:.1f} dB")
     print(f"one 17-frame clip ({args.steps} steps, cfg {args.cfg}), text to frames: {one_clip:.2f} s")
 
 
