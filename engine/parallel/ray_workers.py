@@ -12,6 +12,7 @@ list's length counts, not its numbers).
 """
 import logging
 import os
+import socket
 import sys
 import time
 
@@ -22,6 +23,7 @@ from .workers import POLL_SECONDS, START_SECONDS, WorkerFailed, WorkerSpec, rank
 
 PEER_SECONDS = 2.0  # after a rank's error, how long to look for a rank whose death caused it
 PING_SECONDS = 10.0  # a live actor answers between jobs within this
+REACH_SECONDS = 5.0  # a cluster head that does not accept a connection within this is not there
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +38,21 @@ def require_ray():
     return ray
 
 
+def check_reachable(address: str, seconds: float = REACH_SECONDS) -> None:
+    """ValueError saying what to fix when nothing answers at a cluster address (host:port, or
+    ray://host:port), rather than ray.init's retrying for minutes. Names Ray resolves itself ("auto")
+    are left to it."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise ValueError(f"RAY_ADDRESS is {address!r}, but nothing answers at {host}:{port} ({error}): start the "
+                         f"cluster's head there (`ray start --head`), correct RAY_ADDRESS, or unset it to run a "
+                         f"local Ray.") from None
+
+
 class RayPool:
     """Started actors in rank order; the same interface as workers.WorkerPool."""
 
@@ -46,6 +63,8 @@ class RayPool:
         self.spec = spec
         self.mtime = os.path.getmtime(spec.model.path)
         if not ray.is_initialized():
+            if os.environ.get("RAY_ADDRESS"):
+                check_reachable(os.environ["RAY_ADDRESS"])
             local = {} if os.environ.get("RAY_ADDRESS") else {"num_cpus": max(os.cpu_count() or 1, len(spec.devices)),
                                                                "include_dashboard": False}
             ray.init(**local, logging_level=logging.WARNING)

@@ -104,3 +104,20 @@ def test_without_ray_choosing_it_says_how_to_install_it(checkpoint, monkeypatch)
         spec(checkpoint, ParallelLayout(ulysses=2))
     with pytest.raises(ValueError, match=r"unknown worker backend 'dask': choose one of multiprocessing, ray"):
         WorkerSpec(ModelFile(str(checkpoint)), "sdpa", ("cpu", "cpu"), ParallelLayout(ulysses=2), backend="dask")
+
+
+def test_a_cluster_address_where_nothing_answers_fails_at_once_saying_what_to_fix():
+    import socket
+
+    from spacetime.engine.parallel.ray_workers import check_reachable
+
+    with socket.socket() as free:  # a port nothing listens on: bound, then closed
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with pytest.raises(ValueError, match=f"nothing answers at 127.0.0.1:{port}.*ray start --head"):
+        check_reachable(f"ray://127.0.0.1:{port}", seconds=2)
+    with socket.socket() as head:
+        head.bind(("127.0.0.1", 0))
+        head.listen()
+        check_reachable(f"127.0.0.1:{head.getsockname()[1]}")  # answers: no error
+    check_reachable("auto")  # Ray's own names are left to Ray
