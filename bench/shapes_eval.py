@@ -33,8 +33,8 @@ model through `load_models` follows it.
 """
 import argparse
 from collections import Counter
-import os
 from dataclasses import dataclass, replace
+import os
 import pathlib
 import sys
 import time
@@ -183,8 +183,8 @@ def vae_round_trip(vae, count: int = 48, frames: int = FRAMES) -> tuple[float, d
             clips = torch.stack([dataset[i][0] for i in indices])
             reconstruction = vae.decode(vae.encode(clips)).clamp(-1, 1)
             errors.append(((reconstruction - clips) / 2).pow(2).mean(dim=(1, 2, 3, 4)))
-            frames = reconstruction.permute(0, 2, 3, 4, 1).add(1).div(2)
-            hits += [attribute_hits(dataset.spec(i), analyse_clip(clip)) for i, clip in zip(indices, frames)]
+            decoded = reconstruction.permute(0, 2, 3, 4, 1).add(1).div(2)  # [B, F, H, W, 3] in 0..1
+            hits += [attribute_hits(dataset.spec(i), analyse_clip(clip)) for i, clip in zip(indices, decoded)]
     mse = torch.cat(errors)
     return (10 * torch.log10(1 / mse)).mean().item(), accuracy(hits)
 

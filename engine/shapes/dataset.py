@@ -41,7 +41,7 @@ class SceneClips(Dataset):
     """Second-generation training clips (train split only): (clip [3, F, H, W] in -1..1, segments).
 
     Segments are ((spec, first frame), ...): one segment, or with `change_prob` two, where an object
-    changes colour or shape part-way (`changes`). No caption: training words each clip anew every time
+    changes colour, shape or (the only object) motion part-way (`changes`). No caption: training words each clip anew every time
     it is drawn (`wording`), so no wording is tied to one clip. Item i depends only on (seed, i).
     """
 
