@@ -92,7 +92,10 @@ def test_the_host_door_reads_cores_wan21_map_and_gives_none_without_it(monkeypat
     found = pack_host.core_wan21_preview()
     assert torch.equal(found["factors"], torch.tensor(Wan21.latent_rgb_factors))
     assert torch.equal(found["bias"], torch.tensor(Wan21.latent_rgb_factors_bias))
-    monkeypatch.setattr(comfy.latent_formats.Wan21, "latent_rgb_factors", None)
-    assert pack_host.core_wan21_preview() is None
+    assert found["mean"].numel() == found["std"].numel() == 16 and found["scale"] == Wan21.scale_factor
+    # A host whose Wan21 carries no map, or one of another shape or kind, leaves the preview in false colour.
+    for factors in (None, Wan21.latent_rgb_factors[:12], [["0.1", "x", "y"]] * 16):
+        monkeypatch.setattr(comfy.latent_formats.Wan21, "latent_rgb_factors", factors)
+        assert pack_host.core_wan21_preview() is None, factors
     monkeypatch.delattr(comfy.latent_formats, "Wan21")
     assert pack_host.core_wan21_preview() is None
