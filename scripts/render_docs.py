@@ -132,11 +132,12 @@ def render_host(base: pathlib.Path) -> ComfyHost:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"workflows to render (default: all of {', '.join(PICTURES)})")
+    choices = ", ".join(map(repr, PICTURES))  # the names have spaces: quoted, as they are typed
+    parser.add_argument("names", nargs="*", help=f"workflows to render (default: all of {choices})")
     args = parser.parse_args()
     unknown = set(args.names) - set(PICTURES)
     if unknown:
-        parser.error(f"no picture is made of {', '.join(sorted(unknown))}; choose from {', '.join(PICTURES)}")
+        parser.error(f"no picture is made of {', '.join(map(repr, sorted(unknown)))}; choose from {choices}")
     DOCS.mkdir(exist_ok=True)
     for name, why in NOT_PICTURED.items():
         title_card(name, why).save(WORKFLOWS / f"{name}.jpg", quality=85)

@@ -229,8 +229,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report files that would change")
     args = parser.parse_args()
+    paths = sorted(WORKFLOWS.glob("*.json"))
+    undescribed = [path.name for path in paths if path.stem not in DESCRIPTIONS]
+    if undescribed:
+        parser.error(f"no description for {', '.join(map(repr, undescribed))}: add what each does to DESCRIPTIONS "
+                     f"in scripts/tidy_workflows.py, under its file name without .json (the template's title)")
     changed = []
-    for path in sorted(WORKFLOWS.glob("*.json")):
+    for path in paths:
         text = tidy(path)
         if text != path.read_text():
             changed.append(path.name)
