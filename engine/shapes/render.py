@@ -98,6 +98,8 @@ def draw(spec: ClipSpec, tracks: list[Track], frames: int, size: int) -> torch.T
 def turned(track: Track, frame: int, frames: int, motion: str, size: int) -> Track | None:
     """The track that is where `track` is at `frame` and from there moves in `motion`'s direction at the
     clip's usual speed (None if it would leave the frame by the clip's end)."""
+    if not 0 <= frame < frames or frames < 2:
+        raise ValueError(f"a track turns at a frame of a clip of at least 2 frames; got frame {frame} of {frames}")
     direction = np.array(MOTION_VECTORS[motion], dtype=float)
     travel = size * np.mean(TRAVEL)
     here = track.centres(frames)[frame]

@@ -5,7 +5,7 @@ import torch
 from spacetime.engine.shapes.analyse import analyse_clip
 from spacetime.engine.shapes.changes import render_segments, sample_change, segment_tracks
 from spacetime.engine.shapes.dataset import SceneClips
-from spacetime.engine.shapes.render import render_clip
+from spacetime.engine.shapes.render import layout, render_clip, turned
 from spacetime.engine.shapes.world import HELDOUT, ClipSpec, ObjectSpec, sample_spec
 
 
@@ -52,6 +52,10 @@ def test_a_motion_change_turns_where_the_object_is_and_the_analyser_sees_the_new
 def test_too_short_for_a_change_says_so():
     with pytest.raises(ValueError, match="at least 4 latent frames"):
         sample_change(np.random.default_rng(0), sample_spec(np.random.default_rng(0)), 9)
+    track = layout(sample_spec(np.random.default_rng(0)), 64)[0]
+    for frame, frames in ((0, 1), (17, 17), (-1, 17)):
+        with pytest.raises(ValueError, match=f"got frame {frame} of {frames}"):
+            turned(track, frame, frames, "left", 64)
 
 
 def test_scene_clips_are_reproducible_and_mix_changes_at_the_asked_share():
