@@ -14,15 +14,16 @@ from .render import draw, layout, turned
 from .world import HELDOUT, MIN_CONTRAST, MOTIONS, OBJECT_COLOURS, SHAPES, ClipSpec, ObjectSpec, contrast
 
 Segments = tuple[tuple[ClipSpec, int], ...]
+MIN_FRAMES = 13  # 4 latent frames: at least two before a change and two after
 
 
 def sample_change(rng: np.random.Generator, spec: ClipSpec, frames: int, size: int = 64) -> Segments:
     """spec, then from a drawn latent-frame boundary the same clip with one object's colour, shape or
     (for one object) motion changed, to a trained triple that still stands out from the background
     and the other object and, for motion, stays in the frame."""
+    if frames < MIN_FRAMES:
+        raise ValueError(f"a change needs at least 4 latent frames ({MIN_FRAMES} pixel frames); got {frames} frames")
     latent_frames = (frames - 1) // 4 + 1
-    if latent_frames < 4:
-        raise ValueError(f"a change needs at least 4 latent frames (13 pixel frames); got {frames} frames")
     start = 1 + 4 * (int(rng.integers(2, latent_frames - 1)) - 1)  # >= 2 latent frames on each side
     which = int(rng.integers(len(spec.objects)))
     objects = list(spec.objects)

@@ -4,7 +4,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .captions import caption
-from .changes import Segments, render_segments, sample_change
+from .changes import MIN_FRAMES, Segments, render_segments, sample_change
 from .render import render_clip
 from .world import ClipSpec, sample_spec, spec_rng
 
@@ -47,6 +47,9 @@ class SceneClips(Dataset):
 
     def __init__(self, length: int, seed: int = 0, frames: int = 17, size: int = 64,
                  second_object_prob: float = 0.35, change_prob: float = 0.0):
+        if change_prob > 0 and frames < MIN_FRAMES:  # said now, not at the first clip that draws a change
+            raise ValueError(f"clips that change part-way need at least {MIN_FRAMES} frames; got {frames} frames "
+                             f"with change_prob {change_prob}")
         self.length, self.seed, self.frames, self.size = length, seed, frames, size
         self.second_object_prob, self.change_prob = second_object_prob, change_prob
 

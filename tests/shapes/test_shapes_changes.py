@@ -66,3 +66,5 @@ def test_scene_clips_are_reproducible_and_mix_changes_at_the_asked_share():
     again, same = SceneClips(60, seed=3, frames=17, change_prob=0.5)[7]
     assert clip.shape == (3, 17, 64, 64) and torch.equal(clip, again) and segments == same
     assert SceneClips(4, seed=3, frames=1)[0][0].shape == (3, 1, 64, 64)
+    with pytest.raises(ValueError, match="need at least 13 frames; got 9 frames with change_prob 0.25"):
+        SceneClips(4, frames=9, change_prob=0.25)
