@@ -104,7 +104,7 @@ def turned(track: Track, frame: int, frames: int, motion: str, size: int) -> Tra
     travel = size * np.mean(TRAVEL)
     here = track.centres(frames)[frame]
     start = here - direction * travel * frame / (frames - 1)
-    low, high = track.side / 2 + MARGIN * size, size - track.side / 2 - MARGIN * size
+    low, high = _centre_range(track.side, size)
     last = start + direction * travel
     if np.any(last < low) or np.any(last > high):
         return None
@@ -114,7 +114,7 @@ def turned(track: Track, frame: int, frames: int, motion: str, size: int) -> Tra
 def _track(rng, motion: str, size: int, side_range, avoid: Track | None = None) -> Track | None:
     """A random track; with `avoid`, a random one among starts on a grid that never touch it (None if none do)."""
     side = size * rng.uniform(*side_range)
-    low, high = side / 2 + MARGIN * size, size - side / 2 - MARGIN * size
+    low, high = _centre_range(side, size)
     direction = np.array(MOTION_VECTORS[motion], dtype=float)
     travel = size * rng.uniform(*TRAVEL) * np.abs(direction)  # per axis; zero across the motion
     first_start, start_span = low + travel * (direction < 0), high - low - travel
@@ -128,6 +128,11 @@ def _track(rng, motion: str, size: int, side_range, avoid: Track | None = None) 
             return None
         start = starts[rng.choice(np.flatnonzero(free))]
     return Track(side, start, start + direction * travel)
+
+
+def _centre_range(side: float, size: int) -> tuple[float, float]:
+    """The lowest and highest box centre (either axis) that keeps a box of `side` MARGIN inside the frame."""
+    return side / 2 + MARGIN * size, size - side / 2 - MARGIN * size
 
 
 def _apart(track: Track, side: float, starts: np.ndarray, displacement: np.ndarray, size: int) -> np.ndarray:
