@@ -42,12 +42,22 @@ def train_tokenizer(count: int = CAPTIONS) -> bytes:
 
 
 def tokenizer_bytes() -> bytes:
-    """The tokenizer of this run, trained once and then reused (so resumed training sees the same ids)."""
+    """The tokenizer of this run, trained once and then reused (so resumed training sees the same ids);
+    one left by an older recipe (another vocabulary size, no case folding) is trained again."""
     path = RUNS / "text" / "spiece.model"
-    if not path.exists():
+    if not (path.exists() and is_current(path.read_bytes())):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(train_tokenizer())
     return path.read_bytes()
+
+
+def is_current(model: bytes) -> bool:
+    """Was this tokenizer made by train_tokenizer as it is now?"""
+    import sentencepiece
+
+    processor = sentencepiece.SentencePieceProcessor()
+    processor.LoadFromSerializedProto(model)
+    return processor.get_piece_size() == VOCAB_SIZE and processor.encode("A Red") == processor.encode("a red")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 
 Writes training/runs/latents/latents_<frames>.pt: raw latents (LATENT's convention) as float16 and
 what each clip shows as plain data (`segments`: per segment [background, [[shape, colour, motion],
-...], first frame]), plus the per-channel mean and std. Captions are not stored: training words every
+...], first frame]), plus the per-channel mean and std. A second run with more --clips appends to it,
+with its own options if they differ (`parts` records which clips each recipe made), e.g. changing
+clips only: `--frames 17 --clips 3600 --change-prob 1`. Captions are not stored: training words every
 clip anew each time it draws it. Latents of an earlier encoder (another `encoder_steps` in the VAE
 file) are thrown away and encoding starts again.
 """
@@ -43,10 +45,15 @@ def main():
                          second_object_prob=args.second_object_prob, change_prob=args.change_prob)
     path = latents_path(args.frames)
     done = torch.load(path, weights_only=True) if path.exists() else None
-    if done is None or done.get("vae_steps") != vae_steps:
-        done = {"latents": [], "segments": [], "vae_steps": vae_steps, "frames": args.frames}
+    if done is None or done.get("vae_steps") != vae_steps or done.get("frames") != args.frames:
+        done = {"latents": [], "segments": [], "vae_steps": vae_steps, "frames": args.frames, "parts": []}
     path.parent.mkdir(parents=True, exist_ok=True)
     start = sum(len(chunk) for chunk in done["latents"])
+    recipe = {"seed": args.seed, "second_object_prob": args.second_object_prob, "change_prob": args.change_prob}
+    parts = done.setdefault("parts", [])
+    if start < args.clips and (not parts or parts[-1]["recipe"] != recipe):
+        # Clips from another recipe may follow: each clip carries what it shows, and parts say who made which.
+        parts.append({"first": start, "recipe": recipe})
     with torch.no_grad():
         for first in range(start, args.clips, BATCH):
             items = [dataset[i] for i in range(first, min(first + BATCH, args.clips))]

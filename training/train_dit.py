@@ -20,6 +20,7 @@ not the shipped one, the text encoder's embedding is carried over piece by piece
 """
 import argparse
 import copy
+import hashlib
 
 import numpy as np
 import torch
@@ -43,7 +44,8 @@ DROP_CAPTION = 0.1
 EMA_DECAY = 0.999
 EMA_WARMUP_STEPS = 5000  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
 LR_WARMUP_STEPS = 200  # whenever the optimiser starts without state: Adam's first steps are full-size
-# (pixel frames, changing clips?) -> (share of steps, batch): batches of about the same number of tokens.
+# (pixel frames, changing clips?) -> (share of steps, batch): 288-320 latent frames a batch, but 128 lone
+# frames (image work needs few of them, and they are cheap).
 KINDS = {(17, False): (0.40, 64), (33, False): (0.25, 32), (1, False): (0.10, 128),
          (17, True): (0.15, 64), (33, True): (0.10, 32)}
 FIRST_GRAMMAR = 0.2  # share of single-segment clips said in the first generation's paraphrases
@@ -60,7 +62,7 @@ def text_context(encoder, tokenizer, captions: list[str]) -> torch.Tensor:
 
 def describe(segments, rng: np.random.Generator) -> list[str]:
     """One caption per segment, in one wording drawn anew."""
-    if len(segments) == 1 and segments[0][0].background is not None and rng.random() < FIRST_GRAMMAR:
+    if len(segments) == 1 and rng.random() < FIRST_GRAMMAR:
         return [caption(segments[0][0], rng)]
     wording = sample_wording(rng, "train")
     return [say(spec, wording) for spec, _ in segments]
@@ -138,6 +140,7 @@ def main():
     optimizer = torch.optim.AdamW(models.parameters(), lr=args.lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(args.seed + step)
     if saved:
+        refuse_other_inputs(saved, run, spiece, vae_steps)
         models.load_state_dict(saved["models"])
         ema.load_state_dict(saved["ema"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -150,6 +153,7 @@ def main():
         run.save({"models": models.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                   "generator": generator.get_state(), "step": step, "ema_start": ema_start,
                   "optimizer_start": optimizer_start, "minutes": run.elapsed_minutes(),
+                  "tokenizer_sha256": hashlib.sha256(spiece).hexdigest(), "vae_steps": vae_steps,
                   "latent_mean": list(latent_format.mean), "latent_std": list(latent_format.std)})
 
     kinds = list(KINDS)
@@ -199,6 +203,17 @@ def main():
     print(f"exported after {step} steps")
 
 
+def refuse_other_inputs(saved: dict, run: Run, spiece: bytes, vae_steps: str) -> None:
+    """A checkpoint resumes only with the tokenizer and the VAE encoder's latents it was trained on."""
+    was = saved.get("tokenizer_sha256"), saved.get("vae_steps")
+    now = hashlib.sha256(spiece).hexdigest(), vae_steps
+    for what, before, current in zip(("tokenizer", "VAE encoder (encoder_steps)"), was, now):
+        if before is not None and before != current:
+            raise SystemExit(f"{run.checkpoint} was trained with another {what} ({before[:16]} against now "
+                             f"{current[:16]}): move the checkpoint away to start from the shipped model, or put "
+                             f"back what it was trained with.")
+
+
 def read_latents(frames: int) -> dict:
     path = latents_path(frames)
     if not path.exists():
@@ -220,8 +235,9 @@ class LatentPool:
 def latent_pools(data: dict, latent_format: LatentFormat) -> dict:
     """One pool per KINDS entry: a frame count's clips with one segment, or with a change."""
     pools = {}
+    normalised = {frames: latent_format.normalize(torch.cat(d["latents"]).float()) for frames, d in data.items()}
     for frames, changes in KINDS:
-        latents = latent_format.normalize(torch.cat(data[frames]["latents"]).float())
+        latents = normalised[frames]
         segments = [segments_from_data(s) for s in data[frames]["segments"]]
         keep = [i for i, s in enumerate(segments) if (len(s) > 1) == changes]
         if not keep:

@@ -3,7 +3,7 @@
     .host/venv/bin/python training/train_vae.py --minutes 40        # trains (or resumes) to 40 minutes in all, and exports
 
 Trains encode → decode through the same causal, chunked code that inference uses (frame 0 alone,
-then 4-frame chunks), on 9-frame clips with every `--full-every`-th batch at full length, so decoding
+then 4-frame chunks), on `--short-frames` clips with every `--full-every`-th batch at `--full-frames`, so decoding
 long clips is what is learned. Only the encoder mean is used (LATENT's convention); a small penalty
 keeps latents near unit scale. Loss: squared error plus a little L1, with the pixels on and around the
 objects weighted up (they are a few percent of a frame and all of what is hard). The export goes to
@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--short-frames", type=int, default=9)
+    parser.add_argument("--full-frames", type=int, default=FRAMES, help="the full length (33: long clips)")
     parser.add_argument("--full-every", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--anneal", action="store_true", help="decay --lr to zero over --minutes (cosine)")
@@ -83,12 +84,12 @@ def main():
     def checkpoint():
         run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                   "encoder_steps": encoder_steps, "rng": torch.get_rng_state(), "minutes": run.elapsed_minutes()})
-    dataset = ShapesClips(10**9, seed=args.seed + 1, frames=FRAMES, size=SIZE)
+    dataset = ShapesClips(10**9, seed=args.seed + 1, frames=args.full_frames, size=SIZE)
     model.train()
     while run.elapsed_minutes() < args.minutes:
         for group in optimizer.param_groups:  # set every step: a resumed optimiser would keep its old rate
             group["lr"] = learning_rate(args.lr, run.elapsed_minutes() / args.minutes, args.anneal)
-        frames = FRAMES if step % args.full_every == 0 else args.short_frames
+        frames = args.full_frames if step % args.full_every == 0 else args.short_frames
         clips = batch_of(dataset, step * args.batch, args.batch, frames).to(DEVICE)
         with mixed_precision():
             with torch.set_grad_enabled(not args.decoder_only):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "training"))
-from build_tokenizer import train_tokenizer  # noqa: E402
+from build_tokenizer import is_current, train_tokenizer  # noqa: E402
 from common import Run  # noqa: E402
-from train_dit import carry_embedding, describe, segment_weights  # noqa: E402
+from train_dit import carry_embedding, describe, refuse_other_inputs, segment_weights  # noqa: E402
 
 from spacetime.engine.models.tokenizer import UMT5Tokenizer  # noqa: E402
 from spacetime.engine.shapes.captions import parse_caption  # noqa: E402
@@ -114,3 +114,24 @@ def test_the_run_clock_counts_minutes_of_earlier_processes(tmp_path, monkeypatch
     run = Run("clock")
     run.resume_clock(12.5)
     assert 12.5 <= run.elapsed_minutes() < 12.6
+
+
+def test_a_tokenizer_of_an_older_recipe_is_not_reused(tokenizer_model):
+    assert not is_current(first_generation_tokenizer())
+    assert is_current(tokenizer_model)  # the recipe as it stands
+
+
+def test_a_checkpoint_resumes_only_with_its_tokenizer_and_latents(tmp_path, monkeypatch):
+    import hashlib
+
+    import common
+
+    monkeypatch.setattr(common, "RUNS", tmp_path)
+    run = Run("dit")
+    saved = {"tokenizer_sha256": hashlib.sha256(b"pieces").hexdigest(), "vae_steps": "7937"}
+    refuse_other_inputs(saved, run, b"pieces", "7937")
+    refuse_other_inputs({}, run, b"pieces", "7937")  # checkpoints from before the record: trusted
+    with pytest.raises(SystemExit, match="another tokenizer .*move the checkpoint away"):
+        refuse_other_inputs(saved, run, b"other pieces", "7937")
+    with pytest.raises(SystemExit, match=r"another VAE encoder \(encoder_steps\) \(7937 against now 8000"):
+        refuse_other_inputs(saved, run, b"pieces", "8000")
