@@ -72,14 +72,15 @@ class RayPool:
         cuda = spec.devices[0].startswith("cuda")
         actor = ray.remote(worker_entry.RayRank).options(num_cpus=0 if cuda else 1, num_gpus=1 if cuda else 0,
                                                           scheduling_strategy="SPREAD")
-        self._actors = [actor.remote(_PACK_NAME, str(_PACK_ROOT)) for _ in spec.devices]
-        self._progress = Queue(actor_options={"num_cpus": 0})
+        self._actors, self._progress = [], None
         try:
+            self._actors = [actor.remote(_PACK_NAME, str(_PACK_ROOT)) for _ in spec.devices]
+            self._progress = Queue(actor_options={"num_cpus": 0})
             places = self._wait([a.where.remote() for a in self._actors], poll, START_SECONDS, "start")
             self.nodes, self.pids = [place[0] for place in places], [place[2] for place in places]
             address, port, _ = places[0]
             devices = tuple("cuda:0" if cuda else "cpu" for _ in spec.devices)  # an actor sees its one GPU as 0
-            threads = max(1, (os.cpu_count() or 1) // len(spec.devices))
+            threads = 1  # what Ray gave each CPU actor (num_cpus=1), on whichever machine it runs
             self._wait([a.start.remote(dict(rank_options(spec, rank, f"tcp://{address}:{port}", threads),
                                             devices=devices)) for rank, a in enumerate(self._actors)],
                        poll, START_SECONDS, f"load {spec.model.path}")
@@ -120,7 +121,8 @@ class RayPool:
 
     def close(self, graceful: bool = True) -> None:
         """Stop the actors (a rank stuck in a collective would never return: they are killed)."""
-        for handle in (*self._actors, self._progress.actor):
+        progress = [] if self._progress is None else [self._progress.actor]
+        for handle in (*self._actors, *progress):
             self._ray.kill(handle)
 
     def _wait(self, refs, poll, seconds, doing: str) -> list:
