@@ -11,8 +11,13 @@ shipped VAE, sampled by the generation entry point (20 steps, cfg 3, shift 3, un
 finished (given frames spliced back, generated frames colour-anchored; "raw" is without the anchor).
 Per feature it prints the share of seams that pass the seam rule (engine/shapes/seams.py: the jump is
 at most 1.5× the median frame-to-frame change of the generated frames, or below 1 % of 255), the
-ratio's distribution, continuity across each seam (colour, shape, direction, speed within 15 %), and
-whether given frames came back pixel-identical. Chained extension reports background drift.
+ratio's distribution, continuity across each seam (colour, shape, direction, speed within 15 %), whether
+the seam is ghost-free (the anchor fades the decode error into the 4 generated frames beside a seam;
+where the decode drew the object elsewhere that fade can show a half-faded copy, counted as stray pixels:
+at most 0.5 % in each of those frames), and whether given frames came back pixel-identical. Chained extension reports background drift.
+"blend transition" joins a clip to the same prompt at another layout (the object must move to B's start,
+so its direction cannot be kept); "blend transition, B continues A" joins the start and the end of one
+33-frame render across the 8 frames between them, where direction and speed can be kept.
 """
 import argparse
 import dataclasses
@@ -36,10 +41,17 @@ from spacetime.engine.sampling import SamplingPlan  # noqa: E402
 from spacetime.engine.shapes.seams import MIN_WINDOW  # noqa: E402
 from spacetime.engine.shapes import (ClipSpec, analyse_clip, background_drift, caption, render_clip,  # noqa: E402
                                      sample_specs, seam_continuity, seam_ratio)
+from spacetime.engine.shapes.quality import stray_fractions  # noqa: E402
+from spacetime.engine.editing.timeline import FEATHER  # noqa: E402
 from spacetime.engine.video_shape import latent_shape  # noqa: E402
 
 FRAMES, SIZE = 17, 64
 SETTINGS = dict(steps=20, cfg=3.0, shift=3.0, sampler="uni_pc")
+# A seam is ghost-free when no generated frame of the anchor's fade beside it has more than this share of
+# stray pixels (neither background nor a tracked object's colour, outside the objects: a half-faded copy).
+GHOST_STRAY = 0.005
+HEADER = ("| feature, hold, finish | seams | pass | ratio min / median / p90 / max | colour / shape / direction / "
+          "speed kept | background kept | ghost-free | given frames identical |\n|---|---|---|---|---|---|---|---|")
 
 
 @dataclasses.dataclass
@@ -72,6 +84,10 @@ def cases_for(feature: str, specs, encode):
         elif feature == "blend transition":  # the same prompt at another layout as B
             edit = compile_timeline(blend_transition(clip, other, 8, 5), encode)
             seams = [(17, range(17, 25)), (25, range(17, 25))]
+        elif feature == "blend transition, B continues A":  # one 33-frame render: A its start, B its end
+            long = render_clip(spec, 33, SIZE)
+            edit = compile_timeline(blend_transition(long[:13], long[21:], 8, 5), encode)
+            seams = [(13, range(13, 21)), (21, range(13, 21))]
         elif feature == "blend mix":
             share = curve_weights("0:0, 0.3:0, 0.7:1, 1:1", FRAMES)
             edit = blend_mix(clip, other, share, encode)
@@ -98,10 +114,12 @@ def judge(case: Case, frames: torch.Tensor) -> list[dict]:
     within 3 % of 255 of the given frames' (the seam ratio alone passes frames that flicker or tint)."""
     results = []
     given = case.edit.frames[case.edit.given]
+    strays = stray_fractions(frames, analyse_clip(frames))
     for seam, generated in case.seams:
         ratio = seam_ratio(frames, seam, generated)
         background = background_drift(given, frames[list(generated)]).drift <= 3.0
-        row = dict(passes=ratio.passes(), ratio=ratio.ratio, jump=ratio.seam_difference, background=background)
+        row = dict(passes=ratio.passes(), ratio=ratio.ratio, jump=ratio.seam_difference, background=background,
+                   ghost_free=bool(strays[_beside(seam, generated, len(frames))].max() <= GHOST_STRAY))
         if min(seam if seam else len(frames) // 2, len(frames) - seam) >= MIN_WINDOW:  # else too few frames to track
             cont = seam_continuity(frames, seam)
             row.update(colour=cont.colour_kept, shape=cont.shape_kept, direction=cont.direction_kept,
@@ -110,17 +128,23 @@ def judge(case: Case, frames: torch.Tensor) -> list[dict]:
     return results
 
 
+def _beside(seam: int, generated, count: int) -> list[int]:
+    """The FEATHER generated frames nearest the seam (between frames seam − 1 and seam, wrapping at 0)."""
+    distance = lambda j: min(abs(j - seam), abs(j - (seam - 1) % count))  # noqa: E731
+    return sorted(generated, key=distance)[:FEATHER]
+
+
 def summary(name: str, rows: list[dict], identical: float) -> str:
     ratios = sorted(r["ratio"] for r in rows if r["ratio"] == r["ratio"])
     tracked = [r for r in rows if "colour" in r]
     pct = {k: 100 * sum(r[k] for r in tracked) / len(tracked) if tracked else float("nan")
            for k in ("colour", "shape", "direction", "speed")}
-    for key in ("passes", "background"):
+    for key in ("passes", "background", "ghost_free"):
         pct[key] = 100 * sum(r[key] for r in rows) / len(rows)
     q = (lambda p: ratios[min(len(ratios) - 1, int(p * len(ratios)))]) if ratios else (lambda p: float("nan"))
     return (f"| {name} | {len(rows)} | {pct['passes']:.0f} % | {q(0):.2f} / {statistics.median(ratios):.2f} / "
             f"{q(0.9):.2f} / {ratios[-1]:.2f} | {pct['colour']:.0f} / {pct['shape']:.0f} / {pct['direction']:.0f} / "
-            f"{pct['speed']:.0f} % | {pct['background']:.0f} % | {100 * identical:.0f} % |")
+            f"{pct['speed']:.0f} % | {pct['background']:.0f} % | {pct['ghost_free']:.0f} % | {100 * identical:.0f} % |")
 
 
 def measure_feature(models, feature, specs, hold, seed):
@@ -211,7 +235,7 @@ def measure_speed(models, seed, repeats=3):
 
 
 FEATURES = ("extend forward", "extend forward, 7 kept", "extend backward", "extend both", "image to video", "loop",
-            "blend transition", "blend mix")
+            "blend transition", "blend transition, B continues A", "blend mix")
 
 
 def main():
@@ -224,8 +248,7 @@ def main():
     models = load_models()
     specs = sample_specs(args.cases, seed=args.seed, split="train")
     print(f"{args.cases} cases per feature, seed {args.seed}, {torch.get_num_threads()} threads")
-    print("| feature, hold, finish | seams | pass | ratio min / median / p90 / max | colour / shape / direction / "
-          "speed kept | background kept | given frames identical |\n|---|---|---|---|---|---|---|")
+    print(HEADER)
     with torch.no_grad():
         for hold in args.holds:
             for feature in args.features:

@@ -181,8 +181,7 @@ def seams_part(args, device):
     models = shapes_eval.load_models()
     specs = sample_specs(args.seam_cases, seed=args.seed, split="train")
     print(f"\n### seams with caching: bench/edit_seams.py's cases ({args.seam_cases}, seed {args.seed}), timestep hold")
-    print("| feature, hold, finish | seams | pass | ratio min / median / p90 / max | colour / shape / direction / "
-          "speed kept | background kept | given frames identical |\n|---|---|---|---|---|---|---|")
+    print(edit_seams.HEADER)
     for level in ["off", args.levels[0]]:
         threshold = 0.0 if level == "off" else LEVELS.get(level, level)
         caches = []
