@@ -14,7 +14,8 @@ at most 1.5× the median frame-to-frame change of the generated frames, or below
 ratio's distribution, continuity across each seam (colour, shape, direction, speed within 15 %), whether
 the seam is ghost-free (the anchor fades the decode error into the 4 generated frames beside a seam;
 where the decode drew the object elsewhere that fade can show a half-faded copy, counted as stray pixels:
-at most 0.5 % in each of those frames), and whether given frames came back pixel-identical. Chained extension reports background drift.
+at most 0.5 % in each of those frames), and whether given frames came back pixel-identical. Chained
+extension reports background drift.
 "blend transition" joins a clip to the same prompt at another layout (the object must move to B's start,
 so its direction cannot be kept); "blend transition, B continues A" joins the start and the end of one
 33-frame render across the 8 frames between them, where direction and speed can be kept.
@@ -110,8 +111,10 @@ def sample_batch(models, edits, prompts, hold, seed, strength=1.0):
 
 
 def judge(case: Case, frames: torch.Tensor) -> list[dict]:
-    """Per seam: the seam rule, continuity across it, and whether the generated frames' background stays
-    within 3 % of 255 of the given frames' (the seam ratio alone passes frames that flicker or tint)."""
+    """Per seam: the seam rule, continuity across it, whether the generated frames' background stays
+    within 3 % of 255 of the given frames' (the seam ratio alone passes frames that flicker or tint), and
+    whether the generated frames beside it are ghost-free (finished raw, without the anchor's fade, that
+    says whether the model's own frames there hold a stray half-drawn object)."""
     results = []
     given = case.edit.frames[case.edit.given]
     strays = stray_fractions(frames, analyse_clip(frames))
@@ -130,8 +133,7 @@ def judge(case: Case, frames: torch.Tensor) -> list[dict]:
 
 def _beside(seam: int, generated, count: int) -> list[int]:
     """The FEATHER generated frames nearest the seam (between frames seam − 1 and seam, wrapping at 0)."""
-    distance = lambda j: min(abs(j - seam), abs(j - (seam - 1) % count))  # noqa: E731
-    return sorted(generated, key=distance)[:FEATHER]
+    return sorted(generated, key=lambda j: min(abs(j - seam), abs(j - (seam - 1) % count)))[:FEATHER]
 
 
 def summary(name: str, rows: list[dict], identical: float) -> str:
@@ -139,8 +141,9 @@ def summary(name: str, rows: list[dict], identical: float) -> str:
     tracked = [r for r in rows if "colour" in r]
     pct = {k: 100 * sum(r[k] for r in tracked) / len(tracked) if tracked else float("nan")
            for k in ("colour", "shape", "direction", "speed")}
-    for key in ("passes", "background", "ghost_free"):
-        pct[key] = 100 * sum(r[key] for r in rows) / len(rows)
+    for key in ("passes", "background", "ghost_free"):  # a loop from a prompt has no fade to judge: "—"
+        judged = [r[key] for r in rows if key in r]
+        pct[key] = 100 * sum(judged) / len(judged) if judged else float("nan")
     q = (lambda p: ratios[min(len(ratios) - 1, int(p * len(ratios)))]) if ratios else (lambda p: float("nan"))
     return (f"| {name} | {len(rows)} | {pct['passes']:.0f} % | {q(0):.2f} / {statistics.median(ratios):.2f} / "
             f"{q(0.9):.2f} / {ratios[-1]:.2f} | {pct['colour']:.0f} / {pct['shape']:.0f} / {pct['direction']:.0f} / "

@@ -10,7 +10,8 @@ A skipped step keeps the noise the last computed step predicted. In rectified fl
 and v = n − x0, so a computed step's noise is n_c = x_c + (1 − σ_c)·v_c, and at the skipped step's x
 and σ the velocity that keeps it is v = (n_c − x) / (1 − σ): the clean estimate follows x. Measured
 against keeping EasyCache's output − input (v = x + v_c − x_c) on the shapes-world model at the same
-steps skipped: +1.1 to +3.4 dB PSNR against the uncached clip (bench/RESULTS.md, "Step caching").
+steps skipped: +1.1 to +3.4 dB PSNR against the uncached clip (bench/RESULTS.md, "Step caching": "The
+noise kept on skipped steps").
 EasyCache needs only the model's inputs and outputs, no per-model calibration (MagCache's magnitude
 ratios, TeaCache's fitted polynomial), so it works for any DiT, schedule and plan.
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .denoisers import TIMESTEP_MULTIPLIER
+from .denoisers import TIMESTEP_MULTIPLIER, frame_sigma
 
 WARMUP_STEPS = 3  # the first steps lay the clip out and set the rate k: always computed (3 measured best)
 # The speed/quality levels users choose from (bench/step_cache.py measures them; bench/RESULTS.md).
@@ -46,15 +47,6 @@ def last_level(sigmas: torch.Tensor) -> float:
 
 def mean_abs(x: torch.Tensor) -> torch.Tensor:
     return x.float().abs().mean()
-
-
-def sigma_like(t, x: torch.Tensor, multiplier: float) -> torch.Tensor:
-    """σ = t / multiplier shaped to broadcast over x [B, C, T, H, W]: t is one level, one per row [B], or
-    one per row and latent frame [B, T]."""
-    sigma = torch.as_tensor(t, dtype=torch.float32, device=x.device) / multiplier
-    if sigma.ndim == 2:
-        return sigma.reshape(sigma.shape[0], 1, sigma.shape[1], 1, 1)
-    return sigma.reshape(-1, 1, 1, 1, 1)
 
 
 @dataclass
@@ -106,7 +98,8 @@ class StepCache:
             if call == 0:
                 state["skip"] = self._should_skip(state, x)
             noises = state.setdefault("noises", {})
-            one_minus_sigma = 1 - sigma_like(t, x, timestep_multiplier)
+            one_minus_sigma = 1 - frame_sigma(torch.as_tensor(t, dtype=torch.float32, device=x.device)
+                                              / timestep_multiplier, x.ndim)
             if state["skip"] and call in noises:
                 self.skipped += 1
                 noise, dtype = noises[call]

@@ -172,3 +172,20 @@ def test_core_model_wrapper_passes_core_outputs_through_and_reports_computed_ste
     sigmas[-1] = 1e-3  # as core's UniPC leaves the schedule: its last level is still the last but one
     core_calls(wrapper, sigmas, x, apply_model)
     assert len(calls) == 4 and reports[-1] == (4, 12)
+
+
+def test_core_model_wrapper_predicts_in_cores_sigma_units():
+    """Core hands the wrapper σ itself and takes back x0: for a model that always says the same clean latent,
+    skipped steps (predicted from the kept noise) must say it too."""
+    sigmas = plan_sigmas(1.0, get_solver("euler"), 12, 3.0)
+    clean = torch.randn(1, 16, 3, 4, 4, generator=torch.Generator().manual_seed(2))
+    x = sigmas[0] * torch.randn(1, 16, 3, 4, 4, generator=torch.Generator().manual_seed(3))
+    cache = StepCache(100.0)
+    wrapper = core_model_wrapper(cache)
+    outs = []
+    for sigma, following in zip(sigmas[:-1], sigmas[1:]):
+        c = {"transformer_options": {"sample_sigmas": sigmas}}
+        outs.append(wrapper(lambda x, timestep, transformer_options: clean.clone(),
+                            {"input": x, "timestep": sigma.reshape(1), "c": c, "cond_or_uncond": [0]}))
+        x = x + (following - sigma) * (x - outs[-1]) / sigma  # core's Euler step on the x0
+    assert cache.skipped == 8 and all(torch.allclose(out, clean, atol=1e-4) for out in outs)
