@@ -47,7 +47,8 @@ def test_sampler_cache_input_is_offered_off_by_default(object_info):
 def test_sampler_with_cache_skips_steps_and_stays_close(host):
     graph = shapes_graph(base(64, 64, 17))
     graph["4"]["inputs"]["prompt"] = PROMPT
-    settings = dict(steps=STEPS, cfg=3.0, shift=3.0, sampler="uni_pc")
+    steps = 20  # the shipped workflow's: at 12 the shapes model's steps change too much for `fast` to skip any
+    settings = dict(steps=steps, cfg=3.0, shift=3.0, sampler="uni_pc")
     for name, cache in (("off", "off"), ("fast", "fast")):
         graph |= {k + name: v for k, v in sampled({}, **settings, cache=cache).items()}
         graph[f"9{name}"] = {"class_type": "SaveLatent", "inputs": {"samples": [f"6{name}", 0],
@@ -58,7 +59,7 @@ def test_sampler_with_cache_skips_steps_and_stays_close(host):
     lines = re.findall(r"Step cache \((\w+)\): (\d+) of (\d+) DiT evaluations", host.log_path.read_text(errors="replace"))
     assert ("fast", ) == tuple({name for name, _, _ in lines})  # off logs nothing
     made, total = map(int, lines[-1][1:])
-    assert total == 2 * STEPS and made < total
+    assert total == 2 * steps and made < total
 
 
 @pytest.fixture
