@@ -113,8 +113,8 @@ def sample_batch(models, edits, prompts, hold, seed, strength=1.0):
 def judge(case: Case, frames: torch.Tensor) -> list[dict]:
     """Per seam: the seam rule, continuity across it, whether the generated frames' background stays
     within 3 % of 255 of the given frames' (the seam ratio alone passes frames that flicker or tint), and
-    whether the generated frames beside it are ghost-free (finished raw, without the anchor's fade, that
-    says whether the model's own frames there hold a stray half-drawn object)."""
+    whether the generated frames beside it are ghost-free (on a raw finish, without the anchor's fade, this
+    judges the model's own frames there)."""
     results = []
     given = case.edit.frames[case.edit.given]
     strays = stray_fractions(frames, analyse_clip(frames))
@@ -141,7 +141,7 @@ def summary(name: str, rows: list[dict], identical: float) -> str:
     tracked = [r for r in rows if "colour" in r]
     pct = {k: 100 * sum(r[k] for r in tracked) / len(tracked) if tracked else float("nan")
            for k in ("colour", "shape", "direction", "speed")}
-    for key in ("passes", "background", "ghost_free"):  # a loop from a prompt has no fade to judge: "—"
+    for key in ("passes", "background", "ghost_free"):  # a loop from a prompt has no fade to judge: nan
         judged = [r[key] for r in rows if key in r]
         pct[key] = 100 * sum(judged) / len(judged) if judged else float("nan")
     q = (lambda p: ratios[min(len(ratios) - 1, int(p * len(ratios)))]) if ratios else (lambda p: float("nan"))
