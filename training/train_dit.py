@@ -8,10 +8,10 @@ own), so that Storyboard's cards are something the model has learned. Every clip
 time it is drawn (`describe`): the second-generation grammar's train wordings, a fifth of single
 clips in the first generation's paraphrases.
 
-Rectified flow (v = noise − x0) in the latent statistics of our VAE. Half the batches use one noise
-level per clip; the other half use independent levels per latent frame (diffusion forcing), a
-quarter of those with some frames clean (σ = 0), so that holding known frames — what Re-cut, Loop,
-Blend and Storyboard do — is something the model has learned. 10 % of captions are dropped for
+Rectified flow (v = noise − x0) in the latent statistics of our VAE. Half the clips use one noise
+level; 30 % use independent levels per latent frame (diffusion forcing); 20 % have known frames held
+clean (σ = 0) at the start, the end, both ends or inside, the rest at one level, so that holding known
+frames as Re-cut, Loop, Blend and Storyboard do is something the model has learned. 10 % of captions are dropped for
 classifier-free guidance. An exponential moving average of the weights is what gets exported once it has run long enough.
 Without a checkpoint in training/runs/dit/ the run continues from the shipped DiT and text encoder, in
 the latent statistics they were trained in when the latents come from the same VAE encoder (the DiT
@@ -79,14 +79,44 @@ def segment_weights(segments, latent_frames: int) -> torch.Tensor:
 
 
 def noise_levels(batch: int, frames: int, generator: torch.Generator) -> torch.Tensor:
-    """σ per (clip, latent frame) [B, T]: uniform per clip, per frame, or per frame with clean frames."""
+    """σ per (clip, latent frame) [B, T]: one level per clip (half the clips), independent levels per frame
+    (diffusion forcing, 30 %), or known frames as the editing features hold them (20 %, `known_frames`):
+    σ = 0 there and one shared level on the rest, as the sampler runs an extension, a loop or a keyframe."""
     u = torch.rand(batch, 1, generator=generator).expand(batch, frames).clone()
-    per_frame = torch.rand(batch, generator=generator) < 0.5
+    layout = torch.rand(batch, generator=generator)
+    per_frame = (layout >= 0.5) & (layout < 0.8)
     u[per_frame] = torch.rand(int(per_frame.sum()), frames, generator=generator)
-    clean = per_frame & (torch.rand(batch, generator=generator) < 0.25)
     sigma = shift_sigma(u, SHIFT)
-    sigma[clean] = sigma[clean] * (torch.rand(int(clean.sum()), frames, generator=generator) < 0.5)
+    if frames > 1:
+        for row in torch.nonzero(layout >= 0.8).flatten().tolist():
+            sigma[row, known_frames(frames, generator)] = 0.0
     return sigma
+
+
+def known_frames(frames: int, generator: torch.Generator) -> torch.Tensor:
+    """[T] bool: 1..T-1 clean latent frames at the start (extend forward, image to video), the end (extend
+    backward), both ends (loop, blend transition) or a block inside (a keyframe), drawn evenly."""
+    count = 1 + int(torch.randint(frames - 1, (1,), generator=generator))
+    where = int(torch.randint(4, (1,), generator=generator))
+    known = torch.zeros(frames, dtype=torch.bool)
+    if where == 0:
+        known[:count] = True
+    elif where == 1:
+        known[frames - count:] = True
+    elif where == 2:
+        known[:(count + 1) // 2] = True
+        known[frames - count // 2:] = True
+    else:
+        first = int(torch.randint(frames - count + 1, (1,), generator=generator))
+        known[first:first + count] = True
+    return known
+
+
+def flow_loss(velocity: torch.Tensor, target: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Mean squared velocity error over the latent frames that carry noise: a clean frame's target
+    (noise − x0) holds noise its input never saw, so it would only add noise to the gradient."""
+    noisy = (sigma > 0)[:, None, :, None, None].expand_as(target)
+    return (velocity.float() - target).pow(2)[noisy].mean()
 
 
 def build(vocab: int, latent_format: LatentFormat):
@@ -179,7 +209,7 @@ def main():
                 velocity = dit(x, sigma * 1000, context, context_weights=weights)
             else:
                 velocity = dit(x, sigma * 1000, text_context(encoder, tokenizer, [t for t, in texts]))
-        loss = (velocity.float() - (noise - z0)).pow(2).mean()
+        loss = flow_loss(velocity, noise - z0, sigma)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(models.parameters(), 1.0)

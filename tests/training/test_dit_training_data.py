@@ -1,4 +1,5 @@
-"""What the DiT trainer feeds the model: captions worded anew, per-segment weights, a carried embedding."""
+"""What the DiT trainer feeds the model: captions worded anew, per-segment weights, noise levels with known
+frames as the editing features hold them, a carried embedding."""
 import pathlib
 import sys
 
@@ -9,7 +10,8 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "training"))
 from build_tokenizer import is_current, train_tokenizer  # noqa: E402
 from common import Run  # noqa: E402
-from train_dit import carry_embedding, describe, refuse_other_inputs, segment_weights  # noqa: E402
+from train_dit import (carry_embedding, describe, flow_loss, known_frames, noise_levels, refuse_other_inputs,  # noqa: E402
+                       segment_weights)
 
 from spacetime.engine.models.tokenizer import UMT5Tokenizer  # noqa: E402
 from spacetime.engine.shapes.captions import parse_caption  # noqa: E402
@@ -135,3 +137,37 @@ def test_a_checkpoint_resumes_only_with_its_tokenizer_and_latents(tmp_path, monk
         refuse_other_inputs(saved, run, b"other pieces", "7937")
     with pytest.raises(SystemExit, match=r"another VAE encoder \(encoder_steps\) \(7937 against now 8000"):
         refuse_other_inputs(saved, run, b"pieces", "8000")
+
+
+def test_known_frames_are_laid_out_as_the_editing_features_hold_them():
+    generator = torch.Generator().manual_seed(0)
+    layouts = set()
+    for _ in range(400):
+        known = known_frames(5, generator)
+        assert 1 <= int(known.sum()) <= 4  # something known, something to generate
+        runs = torch.diff(known.int(), prepend=torch.zeros(1, dtype=torch.int32)).eq(1).sum()
+        starts, ends = bool(known[0]), bool(known[-1])
+        assert runs == 1 or (runs == 2 and starts and ends)  # one block, or both ends (a loop, a transition)
+        layouts.add("both" if runs == 2 else "start" if starts else "end" if ends else "inside")
+    assert layouts == {"start", "end", "both", "inside"}
+
+
+def test_noise_levels_mix_one_level_per_clip_per_frame_levels_and_known_frames():
+    sigma = noise_levels(4000, 5, torch.Generator().manual_seed(1))
+    clean = sigma.eq(0)
+    known = clean.any(1)
+    shared = sigma.max(1).values - torch.where(clean, 2.0, sigma).min(1).values < 1e-6
+    assert 0.17 < known.float().mean() < 0.23
+    assert bool(shared[known].all())  # what is not known shares one level, as the sampler runs an edit
+    assert 0.45 < (shared & ~known).float().mean() < 0.55
+    assert torch.equal(noise_levels(8, 1, torch.Generator().manual_seed(2)).eq(0), torch.zeros(8, 1, dtype=torch.bool))
+
+
+def test_the_flow_loss_leaves_clean_frames_out():
+    target = torch.zeros(1, 2, 3, 2, 2)
+    velocity = target.clone()
+    velocity[:, :, 0] = 5.0  # wrong only on the clean frame
+    sigma = torch.tensor([[0.0, 0.4, 0.9]])
+    assert flow_loss(velocity, target, sigma).item() == 0.0
+    velocity[:, :, 2] = 1.0
+    assert flow_loss(velocity, target, sigma).item() == pytest.approx(0.5)
