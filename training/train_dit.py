@@ -41,6 +41,8 @@ SHIFT = 3.0  # also the default the shipped workflow samples with
 CAPTION_TOKENS = 32  # captions are short; padding rows are zero either way (see text_context)
 CONTEXT_ROWS = 512
 DROP_CAPTION = 0.1
+# Shares of clips by noise layout; the rest (half) have one level per clip. See noise_levels.
+PER_FRAME_LEVELS, KNOWN_FRAMES = 0.3, 0.2
 EMA_DECAY = 0.999
 EMA_WARMUP_STEPS = 5000  # 0.999^5000 < 1 %: by then the average has forgotten the initial weights
 LR_WARMUP_STEPS = 200  # whenever the optimiser starts without state: Adam's first steps are full-size
@@ -84,11 +86,12 @@ def noise_levels(batch: int, frames: int, generator: torch.Generator) -> torch.T
     σ = 0 there and one shared level on the rest, as the sampler runs an extension, a loop or a keyframe."""
     u = torch.rand(batch, 1, generator=generator).expand(batch, frames).clone()
     layout = torch.rand(batch, generator=generator)
-    per_frame = (layout >= 0.5) & (layout < 0.8)
+    known = layout >= 1 - KNOWN_FRAMES
+    per_frame = (layout >= 1 - KNOWN_FRAMES - PER_FRAME_LEVELS) & ~known
     u[per_frame] = torch.rand(int(per_frame.sum()), frames, generator=generator)
     sigma = shift_sigma(u, SHIFT)
     if frames > 1:
-        for row in torch.nonzero(layout >= 0.8).flatten().tolist():
+        for row in torch.nonzero(known).flatten().tolist():
             sigma[row, known_frames(frames, generator)] = 0.0
     return sigma
 
