@@ -60,7 +60,8 @@ def test_parts_stop_at_their_limits_and_the_total_budget(tmp_path):
     slow.chmod(0o755)
     done = run("--smoke", "--results", str(tmp_path / "results.md"), python=str(slow), GPU_SH_TOTAL_S="12")
     assert done.returncode == 1
-    assert "-- tests: stopped at its 12s limit" in done.stdout
+    # the limit is what is left of the 12 s when the part starts (10 to 12 s: seconds may tick before it)
+    assert re.search(r"-- tests: stopped at its 1[0-2]s limit", done.stdout), done.stdout
     assert "-- attention: not run, the 8-minute budget is spent" in done.stdout
 
 
