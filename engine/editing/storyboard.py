@@ -165,4 +165,4 @@ def keyframe_timeline(storyboard: Storyboard, length: int, height: int, width: i
         group = [f for f in keyframe_group(card.frame) if f < length]
         frames[group] = card.image.float().cpu()
         given[group] = True
-    return Timeline(frames, given, (0, length))
+    return Timeline(frames, given, (0, length), still_history=False)  # the cards' prompts are laid on its latent frames

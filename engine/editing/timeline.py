@@ -12,7 +12,10 @@ padded at the front (`lead`, generated and dropped) to line known runs up with w
 and at the end to whole latent frames (a known last frame is repeated there, so its latent frame can be
 held); known pixels in a partly known latent frame are still spliced back. A known run that starts
 after frame 0 is encoded after a still history of its first frame, whose latents are dropped, so its
-latent frames are 4-frame ones with a history behind them, as they are inside a clip.
+latent frames are 4-frame ones with a history behind them, as they are inside a clip. A window that
+begins with one given frame alone (image to video, or one kept frame) is preceded by a still history
+too, held and dropped from the output, so that the first generated latent frame does not follow the
+lone latent frame 0 (see `_still_history`).
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,12 +38,16 @@ class Timeline:
         seen again after its end); [M, H, W, 3] or None.
     sources: per output frame, the input frame it shows (counting through the edit's input clips one
         after another), −1 where generated; None when frames do not map one to one (its sound follows it).
+    still_history: whether a window that begins with one given frame alone gets a still history in front
+        (`_still_history`), one latent frame more than the output has; off where per-latent-frame data is
+        laid on the output's own latent frames (a storyboard's prompts).
     """
     frames: torch.Tensor
     given: torch.Tensor
     window: tuple[int, int]
     after: torch.Tensor | None = None
     sources: torch.Tensor | None = None
+    still_history: bool = True
 
     def __post_init__(self):
         start, stop = self.window
@@ -58,7 +65,8 @@ class Edit:
     """A compiled timeline: what to sample (latent, keep) and how to assemble the output from the decode.
 
     Window slots are the pixel frames the model generates, 1 + 4·(T − 1) of them: `lead` padding slots,
-    then the window's output frames, then `after`, then trailing padding.
+    a still history (see `_still_history`), then the window's output frames, then `after`, then trailing
+    padding.
     """
     latent: torch.Tensor  # raw [1, 16, T, h, w]; held latent frames placed, zeros (or `source`) elsewhere
     keep: torch.Tensor  # [T] 1 = held
@@ -81,14 +89,18 @@ def compile_timeline(timeline: Timeline, encode: Encode, source: torch.Tensor | 
 
     The lead (padding slots in front of the window) is the 0–3 that hold the most given frames.
     source: a raw latent for the whole slot range to start generated frames from (Blend's mix, whose
-        window is the whole clip from its frame 0); with it the lead is 0.
+        window is the whole clip from its frame 0); with it there is no lead and no still history.
     """
     start, stop = timeline.window
     window_pixels = timeline.frames[start:stop]
     window_known = timeline.given[start:stop]
     after = timeline.after if timeline.after is not None else window_pixels[:0]
-    pixels = torch.cat([window_pixels, after])
-    known = torch.cat([window_known, torch.ones(len(after), dtype=torch.bool)])
+    history = window_pixels[:0]
+    if timeline.still_history and source is None:
+        history = _still_history(window_pixels, window_known)
+    pixels = torch.cat([history, window_pixels, after])
+    known = torch.cat([torch.ones(len(history), dtype=torch.bool), window_known,
+                       torch.ones(len(after), dtype=torch.bool)])
     lead = 0 if source is not None else max(  # the most given frames held (repeats do not count), the shortest
         range(TIME_STRIDE), key=lambda pad: (_held_slots(_padded(known, pad))[pad:pad + len(known)].sum(), -pad))
     slot_known = _padded(known, lead)
@@ -97,7 +109,8 @@ def compile_timeline(timeline: Timeline, encode: Encode, source: torch.Tensor | 
     slot_pixels[lead:used] = pixels
     slot_pixels[used:] = pixels[-1]  # the repeats _padded marks known after a known end
     slot_output = torch.full((slots,), -1, dtype=torch.long)
-    slot_output[lead:lead + stop - start] = torch.arange(start, stop)
+    first_output = lead + len(history)
+    slot_output[first_output:first_output + stop - start] = torch.arange(start, stop)
 
     held = _held_slots(slot_known)
     group_held = _group_of_slots(held)
@@ -172,6 +185,18 @@ def anchor_colours(decoded: torch.Tensor, known_pixels: torch.Tensor, known: tor
         detail = detail / weight.clamp(min=1)[:, None, None, None]
         out[first:last + 1] = (decoded[first:last + 1] + offset[:, None, None, :] + detail).clamp(0, 1)
     return out
+
+
+def _still_history(pixels: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """[TIME_STRIDE, H, W, 3] copies of the window's first frame when it is given and the next is not
+    (else none): with it they make held latent frames 0 and 1 of a still image, and the generated frames
+    begin at latent frame 2. Right after the lone latent frame 0 the causal decoder has not settled (a
+    still clip's VAE round trip changes 1.5–2 grey levels from frame 0 to 1, 0.5 a few frames on; the
+    model's frame 1 jumped by up to 4.5), so image-to-video seams there passed 80 %; with the history
+    100 % (bench/edit_seams.py)."""
+    if bool(known[0]) and not bool(known[1]):
+        return pixels[:1].expand(TIME_STRIDE, *pixels.shape[1:])
+    return pixels[:0]
 
 
 def _padded(known: torch.Tensor, lead: int) -> torch.Tensor:

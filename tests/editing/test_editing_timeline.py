@@ -106,9 +106,21 @@ def test_anchoring_fades_a_per_pixel_error_out_over_a_few_frames():
 def test_image_to_video_starts_on_the_image():
     image = clip(1)[0]
     edit = compile_timeline(image_to_video(image, 17), group_means)
-    assert edit.keep.tolist() == [1, 0, 0, 0, 0]
-    out = finish(edit, torch.rand(17, SIZE, SIZE, 3))
+    assert edit.keep.tolist() == [1, 1, 0, 0, 0, 0]  # a still history of the image, then the image: held
+    out = finish(edit, torch.rand(21, SIZE, SIZE, 3))
     assert len(out) == 17 and torch.equal(out[0], image)
+
+
+@pytest.mark.parametrize("build", [lambda source: image_to_video(source[0], 17),
+                                   lambda source: extend(source, 3, 5, "forward", 12, 5)])  # the model sees frame 5
+def test_a_lone_given_first_frame_is_held_after_a_still_history_that_is_dropped(build):
+    source = clip()
+    edit = compile_timeline(build(source), group_means)
+    first = edit.slot_pixels[4]
+    assert torch.equal(edit.slot_pixels[:5], first.expand(5, -1, -1, -1)) and edit.slot_known[:5].all()
+    assert edit.slot_output[:4].tolist() == [-1] * 4 and not edit.slot_known[5:].any()
+    assert edit.keep[:2].tolist() == [1, 1] and not edit.keep[2:].any()
+    torch.testing.assert_close(edit.latent[:, :, :2], group_means(first.expand(5, -1, -1, -1)))
 
 
 def test_loop_ends_in_a_bridge_the_model_sees_the_start_after():

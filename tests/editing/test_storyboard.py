@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from spacetime.engine.editing import compile_timeline
 from spacetime.engine.editing.storyboard import (Card, Storyboard, keyframe_group, keyframe_timeline, parse_storyboard,
                                                  stack_prompts, storyboard_prompts)
 
@@ -78,6 +79,14 @@ def test_keyframes_fill_their_latent_frame():
     timeline = keyframe_timeline(story, 17, 16, 32)
     assert timeline.given.nonzero().flatten().tolist() == [5, 6, 7, 8]
     assert torch.equal(timeline.frames[6], image)
+
+
+def test_a_keyframe_at_frame_zero_keeps_the_clips_latent_frames():
+    """The cards' prompts are laid on the output's latent frames: no still history in front shifts them."""
+    story = Storyboard().add(Card(0, PROMPTS[0], image=torch.rand(16, 32, 3), label="a"))
+    edit = compile_timeline(keyframe_timeline(story, 17, 16, 32), lambda frames: torch.zeros(
+        1, 16, 1 + (len(frames) - 1) // 4, 2, 4))
+    assert edit.keep.tolist() == [1, 0, 0, 0, 0] and edit.slot_output.tolist() == list(range(17))
 
 
 def test_keyframes_in_one_latent_frame_clash():
