@@ -193,7 +193,7 @@ def _still_history(pixels: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     begin at latent frame 2. Right after the lone latent frame 0 the causal decoder has not settled (a
     still clip's VAE round trip changes 1.5–2 grey levels from frame 0 to 1, 0.5 a few frames on; the
     model's frame 1 jumped by up to 4.5), so image-to-video seams there passed 80 %; with the history
-    100 % (bench/edit_seams.py)."""
+    100 % (bench/edit_seams.py, 20 cases; 99 % of 120 in a probe, bench/RESULTS.md)."""
     if bool(known[0]) and not bool(known[1]):
         return pixels[:1].expand(TIME_STRIDE, *pixels.shape[1:])
     return pixels[:0]
