@@ -71,7 +71,9 @@ class ImageToVideo(io.ComfyNode):
             display_name="Image to Video (Spacetime)",
             category="Spacetime/Edit",
             description="Prepares a clip that starts on exactly this image (the first, if a batch is given), for a "
-            "text-to-video model. Sample, decode, then Finish Edit.",
+            "text-to-video model. Sample, decode, then Finish Edit. The latent begins with 4 still frames of the "
+            "image (one latent frame more than the clip needs), which Finish Edit drops: new frames that follow "
+            "them meet the image without a step.",
             inputs=[
                 VAE.Input("vae", tooltip="The Wan VAE, from Load Wan VAE; encodes the given frames."),
                 io.Image.Input("image", tooltip="The first frame of the clip (the first image of a batch)."),
