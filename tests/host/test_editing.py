@@ -95,13 +95,15 @@ def test_a_video_input_and_seconds_at_its_own_frame_rate(host):
     assert len(out) == 5 + 4 and np.array_equal(out[:5], source[2:7])
 
 
-def test_image_to_video_starts_on_the_image(host):
+@pytest.mark.parametrize("sampler", ["ours", "core"])  # its latent has a still history in front: core samples it too
+def test_image_to_video_starts_on_the_image(host, sampler):
     graph = source_graph()
     graph["9"] = {"class_type": "ImageFromBatch", "inputs": {"image": ["7", 0], "batch_index": 3, "length": 1}}
     result = run(host, edited(graph, {"class_type": "SpacetimeImageToVideo",
-                                      "inputs": {"vae": ["3", 0], "image": ["9", 0], "length": 7}}))
+                                      "inputs": {"vae": ["3", 0], "image": ["9", 0], "length": 7}}, sampler))
     source, out = pictures(host, result, "source"), pictures(host, result, "out")
     assert len(out) == 7 and np.array_equal(out[0], source[3])
+    assert latents(host, result)["prepared"].shape[2] == 4  # 4 still frames + 7: 11, padded to 13 = 1 + 4·3 (not 3)
 
 
 def test_loop_and_blend_keep_their_clips(host):
