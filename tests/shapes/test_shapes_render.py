@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from spacetime.engine.shapes.render import MOTION_VECTORS, layout, render_clip
+from spacetime.engine.shapes.render import MOTION_VECTORS, TRAVEL, layout, render_clip
 from spacetime.engine.shapes.world import COLOURS, ClipSpec, ObjectSpec, sample_specs
 
 
@@ -39,7 +39,7 @@ def test_objects_are_large_inside_the_frame_apart_and_move_as_asked():
             travel = track.end - track.start
             expected = np.array(MOTION_VECTORS[obj.motion])
             assert np.allclose(np.sign(travel), expected)
-            assert obj.motion == "still" or np.abs(travel).max() >= 0.3 * size
+            assert obj.motion == "still" or np.abs(travel).max() >= TRAVEL[0] * size
         if len(tracks) == 2:
             gap = np.abs(tracks[0].centres(65) - tracks[1].centres(65)).max(axis=1)
             assert (gap > (tracks[0].side + tracks[1].side) / 2).all()
