@@ -103,7 +103,8 @@ def test_image_to_video_starts_on_the_image(host, sampler):
                                       "inputs": {"vae": ["3", 0], "image": ["9", 0], "length": 7}}, sampler))
     source, out = pictures(host, result, "source"), pictures(host, result, "out")
     assert len(out) == 7 and np.array_equal(out[0], source[3])
-    assert latents(host, result)["prepared"].shape[2] == 4  # 4 still frames + 7: 11, padded to 13 = 1 + 4·3 (not 3)
+    # 4 still frames + 7 = 11 pixel frames, padded to 13 = 1 + 4·3: 4 latent frames (the 7 alone would make 3)
+    assert latents(host, result)["prepared"].shape[2] == 4
 
 
 def test_loop_and_blend_keep_their_clips(host):
