@@ -21,9 +21,14 @@ Two layers of one StepCache, each wrapping what they are given as the denoisers 
 A step's calls (CFG's two prompts, FlowEdit's four, every fused window) are told apart by their order
 within the step; the skip is decided once, on its first call, for all of them, so a step is computed
 whole or skipped whole and the guidance combines two outputs of the same step. The cache sits below
-CFG for that reason: what it predicts is the DiT's own output, and `evaluations` counts DiT calls
-exactly. Per-frame sigma ([B, T]) and held frames need nothing special: kept frames are shown the same
-input every step and so add no change.
+CFG for that reason: what it predicts is the DiT's own output, and `evaluations` counts the clips
+(batch rows) the DiT was run on exactly. Per-frame sigma ([B, T]) and held frames need nothing special:
+kept frames are shown the same input every step and so add no change.
+
+Each clip of a batch decides for itself (its own rate, sum and kept noise), and the DiT is run on the
+clips that compute only, so a clip comes out as it would alone with the same noise: a result does not
+depend on what else was queued with it. Core's MODEL patch keeps one decision per call: core hands it
+cond and uncond rows together with conditioning it alone knows how to cut.
 """
 from dataclasses import dataclass, field
 
@@ -45,14 +50,24 @@ def last_level(sigmas: torch.Tensor) -> float:
     return float(levels[-2]) if len(levels) > 1 else 0.0
 
 
-def mean_abs(x: torch.Tensor) -> torch.Tensor:
-    return x.float().abs().mean()
+def mean_abs(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Mean |x| over each of `groups` equal parts of the batch: [groups]."""
+    return x.float().abs().reshape(groups, -1).mean(1)
+
+
+def batch_rows(value, rows: torch.Tensor, batch: int):
+    """`value` for the batch rows `rows`: a tensor of one entry per row is cut, anything else (a context
+    shared by the batch, FramePrompts) passes as it is."""
+    if isinstance(value, torch.Tensor) and value.ndim > 0 and value.shape[0] == batch:
+        return value[rows]
+    return value
 
 
 @dataclass
 class StepCache:
     """threshold: the summed predicted relative change of the DiT's output up to which steps are skipped
-    (0: every step computed). evaluations / skipped count DiT calls made and not made, over every pass."""
+    (0: every step computed). evaluations / skipped count clips (batch rows) the DiT was and was not run
+    on, over every pass."""
     threshold: float
     warmup: int = WARMUP_STEPS
     evaluations: int = 0
@@ -85,50 +100,72 @@ class StepCache:
             self._pass["step"] += 1
         self._pass.update(call=0, last=level <= final, level=level)
 
-    def velocity(self, velocity_model, timestep_multiplier: float = TIMESTEP_MULTIPLIER):
+    def velocity(self, velocity_model, timestep_multiplier: float = TIMESTEP_MULTIPLIER, per_clip: bool = True):
         """Wrap `velocity_model(x, t, context, **kw) -> v`, t = σ·timestep_multiplier: evaluated, or
-        predicted on skipped steps."""
+        predicted on skipped steps. per_clip: each batch row decides for itself; else the call as a whole."""
         def cached(x, t, context, **kwargs):
             state = self._pass
             if not state:  # called outside `steps` (e.g. a plain model call): nothing to decide on
-                self.evaluations += 1
+                self.evaluations += x.shape[0]
                 return velocity_model(x, t, context, **kwargs)
             call = state["call"]
             state["call"] += 1
+            groups = x.shape[0] if per_clip else 1
             if call == 0:
-                state["skip"] = self._should_skip(state, x)
+                state["skip"] = self._should_skip(state, x, groups)
             noises = state.setdefault("noises", {})
+            compute = ~state["skip"] if call in noises else torch.ones(groups, dtype=torch.bool, device=x.device)
             one_minus_sigma = 1 - frame_sigma(torch.as_tensor(t, dtype=torch.float32, device=x.device)
                                               / timestep_multiplier, x.ndim)
-            if state["skip"] and call in noises:
-                self.skipped += 1
+            if compute.all():
+                v = velocity_model(x, t, context, **kwargs)
+            else:
                 noise, dtype = noises[call]
-                return ((noise - x.float()) / one_minus_sigma.clamp_min(1e-3)).to(dtype)
-            v = velocity_model(x, t, context, **kwargs)
-            self.evaluations += 1
-            noises[call] = (x.float() + one_minus_sigma * v.float(), v.dtype)
+                v = ((noise - x.float()) / one_minus_sigma.clamp_min(1e-3)).to(dtype)
+                if compute.any():  # per clip only: the DiT runs on the clips that compute
+                    rows, batch = compute.nonzero().squeeze(1), x.shape[0]
+                    cut = {name: batch_rows(value, rows, batch) for name, value in kwargs.items()}
+                    v[rows] = velocity_model(x[rows], batch_rows(t, rows, batch), batch_rows(context, rows, batch),
+                                             **cut).to(dtype)
+            per_group = x.shape[0] // groups
+            self.evaluations += int(compute.sum()) * per_group
+            self.skipped += int((~compute).sum()) * per_group
+            noise = x.float() + one_minus_sigma * v.float()
+            if call in noises:  # a skipped clip keeps the noise of its last computed step
+                noise = torch.where(compute.reshape(groups, *([1] * (x.ndim - 1))), noise, noises[call][0])
+            noises[call] = (noise, v.dtype)
             if call == 0:
-                self._computed(state, x, v)
+                self._computed(state, x, v, compute, groups)
             return v
 
         return cached
 
-    def _should_skip(self, state: dict, x: torch.Tensor) -> bool:
+    def _should_skip(self, state: dict, x: torch.Tensor, groups: int) -> torch.Tensor:
+        """Which groups skip this step: [groups] bool."""
         previous, state["x_step"] = state.get("x_step"), x
         if (self.threshold == 0 or state["step"] < self.warmup or state["last"] or "rate" not in state
                 or previous is None or previous.shape != x.shape):
-            return False
-        state["change"] = state.get("change", 0.0) + float(state["rate"] * mean_abs(x - previous) / state["v_norm"])
-        return state["change"] < self.threshold
+            return torch.zeros(groups, dtype=torch.bool, device=x.device)
+        state["change"] = state["change"] + state["rate"] * mean_abs(x - previous, groups) / state["v_norm"]
+        return state["change"] < self.threshold  # a NaN rate (not measured yet) computes
 
     @staticmethod
-    def _computed(state: dict, x: torch.Tensor, v: torch.Tensor) -> None:
-        """After a computed step: the rate k from the last two computed steps, and the sum starts again."""
-        if "x_computed" in state and state["x_computed"].shape == x.shape:
-            input_change = mean_abs(x - state["x_computed"])
-            if input_change > 0:
-                state["rate"] = mean_abs(v - state["v_computed"]) / input_change
-        state.update(x_computed=x, v_computed=v, v_norm=mean_abs(v).clamp_min(1e-12), change=0.0)
+    def _computed(state: dict, x: torch.Tensor, v: torch.Tensor, compute: torch.Tensor, groups: int) -> None:
+        """After a step's first call: for the groups that computed it, the rate k from their last two
+        computed steps, and their sums start again."""
+        norm = mean_abs(v, groups).clamp_min(1e-12)
+        if "x_computed" not in state or state["x_computed"].shape != x.shape:
+            state.update(x_computed=x, v_computed=v, v_norm=norm, change=torch.zeros_like(norm),
+                         rate=torch.full_like(norm, float("nan")))
+            return
+        input_change = mean_abs(x - state["x_computed"], groups)
+        rate = mean_abs(v - state["v_computed"], groups) / input_change
+        rows = compute.reshape(groups, *([1] * (x.ndim - 1)))
+        state.update(rate=torch.where(compute & (input_change > 0), rate, state["rate"]),
+                     x_computed=torch.where(rows, x, state["x_computed"]),
+                     v_computed=torch.where(rows, v, state["v_computed"]),
+                     v_norm=torch.where(compute, norm, state["v_norm"]),
+                     change=torch.where(compute, 0.0, state["change"]))
 
 
 def core_model_wrapper(cache: StepCache, report=None):
@@ -142,7 +179,8 @@ def core_model_wrapper(cache: StepCache, report=None):
     function arrives as an argument.
     """
     seen = dict(level=None, sigmas=None, steps=0, computed=0)
-    velocity = cache.velocity(lambda x, sigma, evaluate: evaluate(x), timestep_multiplier=1.0)  # core's σ itself
+    velocity = cache.velocity(lambda x, sigma, evaluate: evaluate(x), timestep_multiplier=1.0,  # core's σ itself
+                              per_clip=False)
 
     @torch.no_grad()
     def wrapper(apply_model, args):

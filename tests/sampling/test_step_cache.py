@@ -130,6 +130,35 @@ def test_generate_latent_takes_a_cache():
     assert out.isfinite().all() and cache.skipped > 0 and cache.evaluations == dit.calls
 
 
+class PerClipDiT(SmoothDiT):
+    """SmoothDiT with each clip's own prompt setting how fast its output turns: clips that want
+    different steps skipped."""
+
+    def __call__(self, x, t, context, weights=None):
+        self.calls += 1
+        level = (t / 1000).reshape(-1, 1, 1, 1, 1)
+        bend = context[:, 0, 0].reshape(-1, 1, 1, 1, 1)
+        return torch.tanh(bend * x) + torch.sin(bend * 4 * level)
+
+
+def test_each_clip_of_a_batch_decides_for_itself_and_comes_out_as_alone():
+    prompts = torch.stack([torch.full((3, 8), 0.5), torch.full((3, 8), 3.0)])  # a calm clip, a turning one
+    latent = torch.zeros(2, *SHAPE[1:])
+    settings = SamplerSettings(seed=0, steps=20, cfg=3.0, shift=3.0)
+    batch_cache, dit = StepCache(0.3), PerClipDiT()
+    together = generate_latent(dit, latent, prompts, NEGATIVE, settings, batch_index=[0, 1], cache=batch_cache)
+    alone = []
+    for row in range(2):
+        cache = StepCache(0.3)
+        alone.append((generate_latent(PerClipDiT(), latent[row:row + 1], prompts[row:row + 1], NEGATIVE, settings,
+                                      batch_index=[row], cache=cache), cache.evaluations))
+    assert alone[0][1] != alone[1][1]  # the two clips skip different steps
+    assert batch_cache.evaluations == alone[0][1] + alone[1][1]  # each row through the DiT counted once
+    assert batch_cache.skipped > 0 and dit.calls < batch_cache.evaluations  # some calls ran on one clip only
+    for row, (out, _) in enumerate(alone):
+        assert torch.allclose(together[row:row + 1], out, atol=1e-5)
+
+
 @pytest.mark.parametrize("threshold", [-0.1, float("nan")])
 def test_bad_threshold_is_refused(threshold):
     with pytest.raises(ValueError, match="threshold"):
