@@ -52,7 +52,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor, peak: float = 1.0) -> float:
 
 
 def shapes_clips(models, prompts, seed, threshold, device, args):
-    """Clips [B, F, H, W, 3] and the DiT evaluations one clip took (a batch shares each call)."""
+    """Clips [B, F, H, W, 3] and the DiT evaluations a clip took on average (each clip decides for itself)."""
     dit, encoder, tokenizer, vae = models
     cache = StepCache(threshold)
     with torch.no_grad():
@@ -62,7 +62,7 @@ def shapes_clips(models, prompts, seed, threshold, device, args):
         out = generate_latent(dit, latent, context[:-1], context[-1:], settings, device=device, cache=cache)
         clips = to_images(vae.decode(out.to(device))).reshape(len(prompts), shapes_eval.FRAMES, shapes_eval.SIZE,
                                                               shapes_eval.SIZE, 3)
-    return clips.cpu(), cache.evaluations
+    return clips.cpu(), cache.evaluations / len(prompts)
 
 
 def shapes_part(args, device):
@@ -184,19 +184,20 @@ def seams_part(args, device):
     print(edit_seams.HEADER)
     for level in ["off", args.levels[0]]:
         threshold = 0.0 if level == "off" else LEVELS.get(level, level)
-        caches = []
+        caches, clips = [], []
 
-        def run_plan(*a, **k):  # edit_seams samples through generation.run_plan: give each plan a cache
+        def run_plan(dit, plan, *a, **k):  # edit_seams samples through generation.run_plan: a cache per plan
             caches.append(StepCache(float(threshold)))
-            return generation.run_plan(*a, cache=caches[-1], **k)
+            clips.append(plan.latent.shape[0])
+            return generation.run_plan(dit, plan, *a, cache=caches[-1], **k)
 
         edit_seams.run_plan = run_plan
         with torch.no_grad():
             for feature in args.seam_features:
                 for line in edit_seams.measure_feature(models, feature, specs, "timestep", args.seed):
                     print(line.replace("| ", f"| cache {level}: ", 1), flush=True)
-        evaluations = sum(c.evaluations for c in caches) / len(caches)
-        print(f"| cache {level}: DiT evaluations per edit batch {evaluations:.1f} |", flush=True)
+        evaluations = sum(c.evaluations for c in caches) / sum(clips)
+        print(f"| cache {level}: DiT evaluations per clip {evaluations:.1f} |", flush=True)
 
 
 def main():
