@@ -39,7 +39,7 @@ from .denoisers import TIMESTEP_MULTIPLIER, frame_sigma
 WARMUP_STEPS = 3  # the first steps lay the clip out and set the rate k: always computed (3 measured best)
 # The speed/quality levels users choose from (bench/step_cache.py measures them; bench/RESULTS.md).
 LEVELS = {"safe": 0.2, "fast": 0.3}
-LEVELS_HELP = ("safe (2.5× fewer evaluations at 20 steps, small changes to the clip) or fast (about 2.9× "
+LEVELS_HELP = ("safe (about 2.4× fewer evaluations at 20 steps, small changes to the clip) or fast (about 2.9× "
                "fewer, larger changes); the first three steps and the last one are always evaluated.")
 
 
