@@ -59,7 +59,7 @@ def batch_rows(value, rows: torch.Tensor, batch: int):
     """`value` for the batch rows `rows`: a tensor of one entry per row is cut, anything else (a context
     shared by the batch, FramePrompts) passes as it is."""
     if isinstance(value, torch.Tensor) and value.ndim > 0 and value.shape[0] == batch:
-        return value[rows]
+        return value[rows.to(value.device)]  # a prompt may still be on the CPU here; the model moves it
     return value
 
 
@@ -114,7 +114,10 @@ class StepCache:
             if call == 0:
                 state["skip"] = self._should_skip(state, x, groups)
             noises = state.setdefault("noises", {})
-            compute = ~state["skip"] if call in noises else torch.ones(groups, dtype=torch.bool, device=x.device)
+            # A call with no kept noise of its shape computes: core may batch cond and uncond together on one
+            # step and apart on the next, as memory allows.
+            kept = call in noises and noises[call][0].shape == x.shape
+            compute = ~state["skip"] if kept else torch.ones(groups, dtype=torch.bool, device=x.device)
             one_minus_sigma = 1 - frame_sigma(torch.as_tensor(t, dtype=torch.float32, device=x.device)
                                               / timestep_multiplier, x.ndim)
             if compute.all():
@@ -131,7 +134,7 @@ class StepCache:
             self.evaluations += int(compute.sum()) * per_group
             self.skipped += int((~compute).sum()) * per_group
             noise = x.float() + one_minus_sigma * v.float()
-            if call in noises:  # a skipped clip keeps the noise of its last computed step
+            if not compute.all():  # a skipped clip keeps the noise of its last computed step
                 noise = torch.where(compute.reshape(groups, *([1] * (x.ndim - 1))), noise, noises[call][0])
             noises[call] = (noise, v.dtype)
             if call == 0:

@@ -203,6 +203,32 @@ def test_core_model_wrapper_passes_core_outputs_through_and_reports_computed_ste
     assert len(calls) == 4 and reports[-1] == (4, 12)
 
 
+def test_core_model_wrapper_follows_core_batching_cond_and_uncond_together_then_apart():
+    """Core runs cond and uncond in one call or in two, as free memory allows, and may change from step to
+    step: a call whose batch changed computes, and the result is core's own."""
+    sigmas = plan_sigmas(1.0, get_solver("euler"), 12, 3.0)
+    apply_model = lambda x, timestep, transformer_options: x * (1 - timestep.reshape(-1, 1, 1, 1, 1)) * 0.9
+    # apart from step 2 on: two calls a step. Cached: steps 0 and 1 (together), 2 (warm-up), 3 (the rate is
+    # measured again on the new batch) and the last.
+    for threshold, computed in [(0.0, 2 + 2 * 10), (100.0, 2 + 2 * 3)]:
+        x, calls = torch.randn(2, 16, 3, 4, 4, generator=torch.Generator().manual_seed(4)), []
+        wrapper = core_model_wrapper(StepCache(threshold))
+        model = lambda x, timestep, transformer_options: calls.append(x.shape[0]) or apply_model(x, timestep, None)
+        for step, sigma in enumerate(sigmas[:-1]):
+            c = {"transformer_options": {"sample_sigmas": sigmas}}
+            if step < 2:
+                out = wrapper(model, {"input": x.repeat(2, 1, 1, 1, 1), "timestep": sigma.repeat(4), "c": c,
+                                      "cond_or_uncond": [0, 1]})[:2]
+            else:
+                out = wrapper(model, {"input": x, "timestep": sigma.repeat(2), "c": c, "cond_or_uncond": [0]})
+                wrapper(model, {"input": x, "timestep": sigma.repeat(2), "c": c, "cond_or_uncond": [1]})
+            assert out.shape == x.shape
+            if threshold == 0:
+                assert torch.equal(out, apply_model(x, sigma.repeat(2), None))
+            x = x + (sigmas[step + 1] - sigma) * (x - out) / sigma
+        assert len(calls) == computed
+
+
 def test_core_model_wrapper_predicts_in_cores_sigma_units():
     """Core hands the wrapper σ itself and takes back x0: for a model that always says the same clean latent,
     skipped steps (predicted from the kept noise) must say it too."""
