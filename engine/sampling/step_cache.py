@@ -55,6 +55,11 @@ def mean_abs(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.float().abs().reshape(groups, -1).mean(1)
 
 
+def per_row(mask: torch.Tensor, ndim: int) -> torch.Tensor:
+    """A [groups] mask shaped to broadcast over a [groups, ...] tensor of `ndim` dimensions."""
+    return mask.reshape(-1, *([1] * (ndim - 1)))
+
+
 def batch_rows(value, rows: torch.Tensor, batch: int):
     """`value` for the batch rows `rows`: a tensor of one entry per row is cut, anything else (a context
     shared by the batch, FramePrompts) passes as it is."""
@@ -135,7 +140,7 @@ class StepCache:
             self.skipped += int((~compute).sum()) * per_group
             noise = x.float() + one_minus_sigma * v.float()
             if not compute.all():  # a skipped clip keeps the noise of its last computed step
-                noise = torch.where(compute.reshape(groups, *([1] * (x.ndim - 1))), noise, noises[call][0])
+                noise = torch.where(per_row(compute, x.ndim), noise, noises[call][0])
             noises[call] = (noise, v.dtype)
             if call == 0:
                 self._computed(state, x, v, compute, groups)
@@ -163,7 +168,7 @@ class StepCache:
             return
         input_change = mean_abs(x - state["x_computed"], groups)
         rate = mean_abs(v - state["v_computed"], groups) / input_change
-        rows = compute.reshape(groups, *([1] * (x.ndim - 1)))
+        rows = per_row(compute, x.ndim)
         state.update(rate=torch.where(compute & (input_change > 0), rate, state["rate"]),
                      x_computed=torch.where(rows, x, state["x_computed"]),
                      v_computed=torch.where(rows, v, state["v_computed"]),
