@@ -85,7 +85,7 @@ def run_plan(dit, plan: SamplingPlan, settings: SamplerSettings, callback=None, 
         start = None
         if plan.source_prompt is not None:
             source = cfg_denoiser(model, plan.source_prompt, plan.negative, settings.cfg)
-            denoise, start = flow_edit(denoise, source, latent, settings.seed), latent
+            denoise, start = flow_edit(denoise, source, latent, settings.seed, batch_index), latent
         out = sample(passing(denoise), solver, sigmas, noise, latent, keep=plan.keep, per_frame_timestep=per_frame_timestep,
                      callback=callback, start=start)
     return check_finite(latent_format.denormalize(out).cpu(), "the sampler's result",
