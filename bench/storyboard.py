@@ -1,6 +1,6 @@
 """Storyboard on the shipped shapes-world model: does each moment follow its card?
 
-    .host/venv/bin/python bench/storyboard.py [--cases 20] [--seed 0] [--sets change2 control2 change3 keyframe long]
+    .host/venv/bin/python bench/storyboard.py [--cases 20] [--seed 0] [--sets change2 control2 rendered2 change3 keyframe long]
 
 Each case is a timeline of cards that change one attribute of the object (colour, shape or motion) from
 card to card, written from training-split specs, sampled through the library path the nodes use
@@ -9,6 +9,8 @@ decoded with the shipped VAE. Per card, the frames of its interval outside the t
 analysed on their own (engine/shapes analyser) and compared with the card's spec.
 - change2: 17 frames (what the model was trained on), cards at 0 and 8, transition 4.
 - control2: as change2 with no change (the first card's prompt throughout), judged the same way.
+- rendered2: change2's cases drawn by the world's renderer, judged the same way: the instrument's own
+  score, what a perfect model would get.
 - change3: 33 frames, cards at 0, 11, 22, in windows of 17 frames (overlap 8).
 - keyframe: 17 frames, a rendered frame of the second card's spec as a keyframe at frame 8: PSNR there.
 - long: one prompt over 65 frames (4× the trained length) in windows of 17 (overlap 8), the object still
@@ -37,6 +39,8 @@ from spacetime.engine.generation import SamplerSettings, run_plan  # noqa: E402
 from spacetime.engine.models.text_encoder import encode_text  # noqa: E402
 from spacetime.engine.sampling import SamplingPlan  # noqa: E402
 from spacetime.engine.shapes import analyse_clip, caption, render_clip, sample_specs, seam_ratio  # noqa: E402
+from spacetime.engine.shapes.analyse import direction  # noqa: E402
+from spacetime.engine.shapes.changes import render_segments, segment_tracks  # noqa: E402
 from spacetime.engine.shapes.world import MIN_CONTRAST, MOTIONS, OBJECT_COLOURS, SHAPES, contrast  # noqa: E402
 from spacetime.engine.sampling.windows import window_frames  # noqa: E402
 from spacetime.engine.video_shape import TIME_STRIDE, latent_frames, latent_shape  # noqa: E402
@@ -88,18 +92,26 @@ def intervals(starts, frames):
             enumerate(zip(starts, ends))]
 
 
-def follows(spec, frames):
-    """(colour, shape, motion) of the clip's main object against the spec."""
+def follows(spec, frames, clip_frames):
+    """(colour, shape, motion) of the main object in `frames`, an interval of a clip of `clip_frames`,
+    against the spec. The world's objects cover their travel over the whole clip, and the analyser calls
+    an object still below a fraction of the frame over what it is given: so the motion is read from the
+    interval's displacement scaled up to the clip's length (read as given, a rendered interval of 6 of 17
+    frames reads still in two cases of three)."""
     seen = analyse_clip(frames).objects
     if not seen:
         return (False, False, False)
     obj, want = seen[0], spec.objects[0]
-    return (obj.colour == want.colour, obj.shape == want.shape, obj.motion == want.motion)
+    scale = (clip_frames - 1) / max(1, len(frames) - 1)
+    motion = direction((obj.displacement[0] * scale, obj.displacement[1] * scale), frames.shape[1])
+    return (obj.colour == want.colour, obj.shape == want.shape, motion == want.motion)
 
 
-def measure_changes(models, cards, frames, count, seed, windows, control=False):
+def measure_changes(models, cards, frames, count, seed, windows, control=False, rendered=False):
     """control: the first card's prompt over the whole clip, judged in the same intervals (what the model
-    and the analyser reach on intervals this short with no change at all)."""
+    and the analyser reach on intervals this short with no change at all). rendered: the cases drawn by
+    the world's renderer instead of the model, judged the same way (what a perfect model scores; a case
+    whose turn would take the object out of the frame is left out)."""
     rng = np.random.default_rng(seed)
     rows = []
     for i, spec in enumerate(sample_specs(count, seed)):
@@ -108,8 +120,14 @@ def measure_changes(models, cards, frames, count, seed, windows, control=False):
         for _ in cards[1:]:
             specs.append(spec if control else changed(specs[-1], attribute, rng))
         story = [(cards[0], spec)] if control else list(zip(cards, specs))
-        clip = sample_storyboard(models, story, frames, seed + i, windows=windows)
-        checks = [follows(s, clip[list(r)]) for s, r in zip(specs, intervals(cards, frames))]
+        if rendered:
+            segments = tuple(zip(specs, cards))
+            if any(track is None for tracks in segment_tracks(segments, frames, SIZE) for track in tracks):
+                continue
+            clip = render_segments(segments, frames, SIZE)
+        else:
+            clip = sample_storyboard(models, story, frames, seed + i, windows=windows)
+        checks = [follows(s, clip[list(r)], frames) for s, r in zip(specs, intervals(cards, frames))]
         index = ("colour", "shape", "motion").index(attribute)
         rows.append(dict(attribute=attribute, changed=[c[index] for c in checks], all=[all(c) for c in checks]))
     return rows
@@ -166,7 +184,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sets", nargs="+", default=["change2", "control2", "change3", "keyframe", "long"])
+    parser.add_argument("--sets", nargs="+", default=["change2", "control2", "rendered2", "change3", "keyframe", "long"])
     parser.add_argument("--window", type=int, nargs=2, metavar=("LATENT_FRAMES", "OVERLAP"),
                         help="windows for every set (change2 and control2 too); default 5 2 where windowed")
     parser.add_argument("--window-mode", choices=["fused", "chained"], default="fused")
@@ -179,10 +197,10 @@ def main():
     print(f"{args.cases} cases a set, seed {args.seed}, {torch.get_num_threads()} threads")
     with torch.no_grad():
         for name in args.sets:
-            if name in ("change2", "change3", "control2"):
+            if name in ("change2", "change3", "control2", "rendered2"):
                 cards, frames = ((0, 11, 22), 33) if name == "change3" else ((0, 8), 17)
                 rows = measure_changes(models, cards, frames, args.cases, args.seed, windows=name == "change3" or bool(args.window),
-                                       control=name == "control2")
+                                       control=name == "control2", rendered=name == "rendered2")
                 for attribute in ("colour", "shape", "motion", None):
                     chosen = [r for r in rows if attribute in (None, r["attribute"])]
                     changed_share = " / ".join(f"{pct([r['changed'][k] for r in chosen]):.0f}" for k in range(len(cards)))
