@@ -59,6 +59,8 @@ def main():
     parser.add_argument("--decoder-only", action="store_true", help="freeze the encoder (keeps latents valid)")
     parser.add_argument("--from-scratch", action="store_true", help="without a checkpoint, ignore the shipped VAE")
     parser.add_argument("--edge-weight", type=float, default=0.0, help="extra loss weight on object outlines")
+    parser.add_argument("--second-object-prob", type=float, default=0.2,
+                        help="share of clips with two objects (drawn smaller: their corners are the hardest)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -90,7 +92,8 @@ def main():
     def checkpoint():
         run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                   "encoder_steps": encoder_steps, "rng": torch.get_rng_state(), "minutes": run.elapsed_minutes()})
-    dataset = ShapesClips(10**9, seed=args.seed + 1, frames=args.full_frames, size=SIZE)
+    dataset = ShapesClips(10**9, seed=args.seed + 1, frames=args.full_frames, size=SIZE,
+                          second_object_prob=args.second_object_prob)
     model.train()
     while run.elapsed_minutes() < args.minutes:
         for group in optimizer.param_groups:  # set every step: a resumed optimiser would keep its old rate
