@@ -203,6 +203,7 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cfg", type=float, default=3.0)  # the shipped workflow's
     parser.add_argument("--shift", type=float, default=3.0)
+    parser.add_argument("--ceiling-clips", type=int, default=48, help="held-out clips per VAE round-trip row")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     names = list(SETS) if "all" in args.sets else args.sets
@@ -224,11 +225,11 @@ def main():
           f"over the clip)\n| clips | tracked | start x range | start y range | speed |\n|---|---|---|---|---|")
     print("\n".join(spread_rows(models, args)), flush=True)
     for frames in (FRAMES, 33):
-        psnr, ceiling, _ = vae_round_trip(models[3], frames=frames)
+        psnr, ceiling, _ = vae_round_trip(models[3], args.ceiling_clips, frames)
         print(f"\nVAE round trip, {frames} frames (ceiling): " + " / ".join(f"{100 * ceiling[k]:.0f} %" for k in ATTRIBUTES))
         print(f"VAE reconstruction PSNR, held-out {frames}-frame clips: {psnr:.1f} dB")
     # Two objects are drawn smaller (render.SIDE_TWO_OBJECTS), which the VAE keeps less well.
-    _, both, single = vae_round_trip(models[3], second_object_prob=1.0)
+    _, both, single = vae_round_trip(models[3], args.ceiling_clips, second_object_prob=1.0)
     print(f"VAE round trip, two objects, {FRAMES} frames (ceiling), both right (per object): "
           + " / ".join(f"{100 * both[k]:.0f} %" + (f" ({100 * single[k]:.0f} %)" if k in single else "") for k in ATTRIBUTES))
     print(f"one 17-frame clip ({args.steps} steps, cfg {args.cfg}), text to frames: {one_clip:.2f} s")
