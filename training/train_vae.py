@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from common import DEVICE, FRAMES, SIZE, VAE_DIM, Run, export, learning_rate, mixed_precision, psnr, shipped
 from spacetime.engine.models.vae import WanVAE
-from spacetime.engine.shapes.dataset import ShapesClips
+from spacetime.engine.shapes.dataset import SceneClips
 
 LATENT_PENALTY = 1e-3
 OBJECT_WEIGHT = 4.0  # extra loss weight on pixels within 2 px of an object
@@ -42,7 +42,7 @@ def object_weights(clips: torch.Tensor, edge_weight: float = 0.0) -> torch.Tenso
     return 1 + OBJECT_WEIGHT * near_object + edge_weight * (grown - shrunk)
 
 
-def batch_of(dataset: ShapesClips, start: int, size: int, frames: int) -> torch.Tensor:
+def batch_of(dataset: SceneClips, start: int, size: int, frames: int) -> torch.Tensor:
     return torch.stack([dataset[start + i][0][:, :frames] for i in range(size)])
 
 
@@ -61,6 +61,9 @@ def main():
     parser.add_argument("--edge-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     parser.add_argument("--second-object-prob", type=float, default=0.2,
                         help="share of clips with two objects (drawn smaller: their corners are the hardest)")
+    parser.add_argument("--change-prob", type=float, default=0.0,
+                        help="share of clips whose object changes colour, shape or motion part-way (a storyboard's "
+                             "cards): a decoder that never saw one smears a colour change into a wrong colour")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -92,8 +95,8 @@ def main():
     def checkpoint():
         run.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                   "encoder_steps": encoder_steps, "rng": torch.get_rng_state(), "minutes": run.elapsed_minutes()})
-    dataset = ShapesClips(10**9, seed=args.seed + 1, frames=args.full_frames, size=SIZE,
-                          second_object_prob=args.second_object_prob)
+    dataset = SceneClips(10**9, seed=args.seed + 1, frames=args.full_frames, size=SIZE,
+                         second_object_prob=args.second_object_prob, change_prob=args.change_prob)
     model.train()
     while run.elapsed_minutes() < args.minutes:
         for group in optimizer.param_groups:  # set every step: a resumed optimiser would keep its old rate
