@@ -1,6 +1,6 @@
 """Storyboard on the shipped shapes-world model: does each moment follow its card?
 
-    .host/venv/bin/python bench/storyboard.py [--cases 20] [--seed 0] [--sets change2 control2 rendered2 change3 keyframe long]
+    .host/venv/bin/python bench/storyboard.py [--cases 20] [--seed 0] [--sets change2 control2 rendered2 vae2 change3 keyframe long]
 
 Each case is a timeline of cards that change one attribute of the object (colour, shape or motion) from
 card to card, written from training-split specs, sampled through the library path the nodes use
@@ -11,6 +11,8 @@ analysed on their own (engine/shapes analyser) and compared with the card's spec
 - control2: as change2 with no change (the first card's prompt throughout), judged the same way.
 - rendered2: change2's cases drawn by the world's renderer, judged the same way: the instrument's own
   score, what a perfect model would get.
+- vae2: rendered2's clips through the shipped VAE (encode, decode), judged the same way: the most any DiT
+  can reach through this VAE.
 - change3: 33 frames, cards at 0, 11, 22, in windows of 17 frames (overlap 8).
 - keyframe: 17 frames, a rendered frame of the second card's spec as a keyframe at frame 8: PSNR there.
 - long: one prompt over 65 frames (4× the trained length) in windows of 17 (overlap 8), the object still
@@ -107,11 +109,11 @@ def follows(spec, frames, clip_frames):
     return (obj.colour == want.colour, obj.shape == want.shape, motion == want.motion)
 
 
-def measure_changes(models, cards, frames, count, seed, windows, control=False, rendered=False):
+def measure_changes(models, cards, frames, count, seed, windows, control=False, rendered=False, round_trip=False):
     """control: the first card's prompt over the whole clip, judged in the same intervals (what the model
     and the analyser reach on intervals this short with no change at all). rendered: the cases drawn by
     the world's renderer instead of the model, judged the same way (what a perfect model scores; a case
-    whose turn would take the object out of the frame is left out)."""
+    whose turn would take the object out of the frame is left out); with round_trip, through the VAE."""
     rng = np.random.default_rng(seed)
     rows = []
     for i, spec in enumerate(sample_specs(count, seed)):
@@ -125,6 +127,9 @@ def measure_changes(models, cards, frames, count, seed, windows, control=False, 
             if any(track is None for tracks in segment_tracks(segments, frames, SIZE) for track in tracks):
                 continue
             clip = render_segments(segments, frames, SIZE)
+            if round_trip:
+                vae = models[3]
+                clip = to_images(vae.decode(encode_images(vae, clip)))
         else:
             clip = sample_storyboard(models, story, frames, seed + i, windows=windows)
         checks = [follows(s, clip[list(r)], frames) for s, r in zip(specs, intervals(cards, frames))]
@@ -184,7 +189,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sets", nargs="+", default=["change2", "control2", "rendered2", "change3", "keyframe", "long"])
+    parser.add_argument("--sets", nargs="+", default=["change2", "control2", "rendered2", "vae2", "change3", "keyframe", "long"])
     parser.add_argument("--window", type=int, nargs=2, metavar=("LATENT_FRAMES", "OVERLAP"),
                         help="windows for every set (change2 and control2 too); default 5 2 where windowed")
     parser.add_argument("--window-mode", choices=["fused", "chained"], default="fused")
@@ -197,10 +202,11 @@ def main():
     print(f"{args.cases} cases a set, seed {args.seed}, {torch.get_num_threads()} threads")
     with torch.no_grad():
         for name in args.sets:
-            if name in ("change2", "change3", "control2", "rendered2"):
+            if name in ("change2", "change3", "control2", "rendered2", "vae2"):
                 cards, frames = ((0, 11, 22), 33) if name == "change3" else ((0, 8), 17)
                 rows = measure_changes(models, cards, frames, args.cases, args.seed, windows=name == "change3" or bool(args.window),
-                                       control=name == "control2", rendered=name == "rendered2")
+                                       control=name == "control2", rendered=name in ("rendered2", "vae2"),
+                                       round_trip=name == "vae2")
                 for attribute in ("colour", "shape", "motion", None):
                     chosen = [r for r in rows if attribute in (None, r["attribute"])]
                     changed_share = " / ".join(f"{pct([r['changed'][k] for r in chosen]):.0f}" for k in range(len(cards)))
