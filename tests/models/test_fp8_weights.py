@@ -71,6 +71,8 @@ def test_dit_keeps_fp8_and_matches_the_dequantised_model(tmp_path, layout):
     model = load_dit(save(tmp_path, fp8, "fp8.safetensors"))
     reference = load_dit(save(tmp_path, dequantised(fp8, lambda key: storage_dtype(key, torch.bfloat16)),
                               "dequantised.safetensors"), dtype=torch.bfloat16)
+    exact = load_dit(save(tmp_path, dequantised(fp8, lambda key: torch.float32), "dequantised_f32.safetensors"),
+                     dtype=torch.float32)
 
     layer = model.get_submodule(BIG_WEIGHT.removesuffix(".weight"))
     assert isinstance(layer, Fp8Linear) and layer.compute_dtype == torch.bfloat16
@@ -78,7 +80,11 @@ def test_dit_keeps_fp8_and_matches_the_dequantised_model(tmp_path, layout):
     assert isinstance(model.head.head, Fp8Linear) and model.head.head.compute_dtype == torch.float32
     fp8_layers = [m for m in model.modules() if isinstance(m, Fp8Linear)]
     assert len(fp8_layers) == sum(1 for value in source.values() if value.ndim == 2)
-    assert relative_l2(dit_output(model), dit_output(reference)) <= 1e-3
+    # Computing in bf16 costs about 3e-3 of the output, and two bf16 paths differ by about 1e-3 in an order
+    # that depends on the CPU's bf16 kernels: so the fp8 model is held to the dequantised bf16 model's own
+    # error against the same weights in float32 (a lost or doubled scale is off by the whole output).
+    error, bf16_error = (relative_l2(dit_output(m), dit_output(exact)) for m in (model, reference))
+    assert error <= 1.25 * bf16_error
     weight_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     reference_bytes = sum(t.numel() * t.element_size() for t in reference.state_dict().values())
     assert weight_bytes < 0.6 * reference_bytes
