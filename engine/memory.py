@@ -24,6 +24,7 @@ MATRIX_COPIES = 8  # compute-dtype [tokens, dim] tensors: q, k, v with RoPE appl
 FFN_COPIES = 2  # compute-dtype [tokens, ffn_dim]: the hidden layer and its activation
 SOLVER_LATENTS = 10  # float32 latent-sized tensors: noise, state, x0, UniPC's history, guidance
 DECODE_COPIES = 10  # [4 frames, H, W, dim] tensors at the decoder's full-resolution peak
+EDIT_COPIES = 4  # float32 RGB clips an edit holds at once: the given frames, its timeline, slots, the VAE's input
 INT8_BACKENDS = ("triton-int8", "sageattention")  # keep int8 copies of q and k besides
 
 
@@ -114,6 +115,18 @@ def check_decode(latent_shape, vae_dim: int, dtype: torch.dtype, tile, free: int
     if dtype == torch.float32 and decode_bytes(latent_shape, vae_dim, torch.bfloat16, tile) <= free:
         options.append("the VAE loader's dtype bf16 instead of fp32")
     raise WillNotFit(_message("decoding", latent_shape, needed, free, options, ""))
+
+
+def check_edit(frames: int, height: int, width: int, free: int) -> None:
+    """Refuse, saying what would fit, when an edit's clip of `frames` frames at height x width would not fit
+    in `free` bytes of host memory (before the edit builds it, so a huge request is an error, not a crash)."""
+    per_frame = EDIT_COPIES * height * width * 3 * 4
+    if frames * per_frame <= free:
+        return
+    fewer = f"; would fit: at most {free // per_frame:,} frames at this size" if free >= per_frame else ""
+    raise WillNotFit(f"the edit makes a clip of {frames:,} frames of {width}x{height}, which needs about "
+                     f"{gib(frames * per_frame)} of memory but only {gib(free)} is free{fewer} (add fewer frames, "
+                     "or make the clip smaller first).")
 
 
 def _message(what, latent_shape, needed, free, options, hint, use="of working memory") -> str:

@@ -5,11 +5,14 @@ noise_mask over what to generate, and an EDIT that Finish Edit uses after decodi
 frames back pixel-identical and anchor the generated ones' colour to them. So our sampler, or core's
 KSampler with a core Wan MODEL, can sample any of them.
 """
+import torch
 from comfy_api.latest import io
 
 from ..engine.editing import (BLEND_MODES, DIRECTIONS, blend_mix, blend_transition, curve_weights, extend, finish,
                               image_to_video, loop, mask_weights, match_size)
+from ..engine.memory import check_edit
 from ..engine.video.audio import crossfaded, frames_audio
+from . import host
 from .frames_input import audio_input, clip_audio, clip_frames, clip_inputs, frames_to_add
 from .prepare import edit_outputs, prepared
 from .types import VAE, Edit
@@ -20,6 +23,11 @@ FITS = ["error", "resize"]
 CONTEXT_TOOLTIP = ("Most given frames the model sees beside the new ones, in whole latent frames (before new frames: 1, "
                    "4, 5, 8, 9 …; after them: 4, 8 …). 'both' shows the whole kept range. A multiple of 4 new frames "
                    "lets the model hold the given frames on both sides of a bridge.")
+
+
+def check_fits(output_frames: int, like: torch.Tensor) -> None:
+    """Refuse an edit whose clip (frames the size of `like`'s) would not fit in host memory."""
+    check_edit(output_frames, like.shape[1], like.shape[2], host.free_memory(torch.device("cpu")))
 
 
 class Extend(io.ComfyNode):
@@ -58,6 +66,7 @@ class Extend(io.ComfyNode):
                 video=None, audio=None) -> io.NodeOutput:
         frames, video_fps = clip_frames(images, video)
         count = frames_to_add(add, unit, video_fps or fps)
+        check_fits(len(frames) + count, frames)
         timeline = extend(frames, keep_start, keep_end, direction, count, context_frames)
         sound = clip_audio(audio, video)
         return prepared(vae, timeline, lambda t: frames_audio([(sound, len(frames))], t.sources, video_fps or fps))
@@ -85,6 +94,7 @@ class ImageToVideo(io.ComfyNode):
     @classmethod
     def execute(cls, vae, image, length) -> io.NodeOutput:
         frames, _ = clip_frames(image, None, "image")
+        check_fits(length, frames)
         timeline = image_to_video(frames[0], length)
         return prepared(vae, timeline)
 
@@ -118,6 +128,7 @@ class Loop(io.ComfyNode):
     def execute(cls, vae, bridge_frames, change_frames, context_frames, images=None, video=None, audio=None,
                 fps=16.0) -> io.NodeOutput:
         frames, video_fps = clip_frames(images, video)
+        check_fits(len(frames) + bridge_frames, frames)
         timeline = loop(frames, bridge_frames, change_frames, context_frames)
         sound = clip_audio(audio, video)
         return prepared(vae, timeline, lambda t: frames_audio([(sound, len(frames))], t.sources, video_fps or fps))
@@ -167,10 +178,12 @@ class Blend(io.ComfyNode):
         b = match_size(clip_b.float().cpu(), a, resize=fit == "resize")
         b, _ = clip_frames(b, None, "clip B")
         if mode == "transition":
+            check_fits(len(a) + len(b) + transition_frames, a)
             timeline = blend_transition(a, b, transition_frames, context_frames)
             clips = [(audio_a, len(a)), (audio_b, len(b))]
             return prepared(vae, timeline, lambda t: frames_audio(clips, t.sources, fps))
         frames = min(len(a), len(b))
+        check_fits(frames, a)
         share = curve_weights(curve, frames) if curve_mask is None else mask_weights(curve_mask, frames)
         return prepared(vae, lambda encode: blend_mix(a, b, share, encode),  # it encodes both clips itself
                         lambda _: crossfaded(audio_a, audio_b, share, fps))

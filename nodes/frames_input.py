@@ -1,4 +1,6 @@
 """Reading a clip that a node takes as IMAGE frames or as a core VIDEO (not a node file)."""
+import math
+
 import torch
 from comfy_api.latest import io
 
@@ -31,6 +33,9 @@ def clip_frames(images, video, name: str = "clip") -> tuple[torch.Tensor, float 
 
 def frames_to_add(amount: float, unit: str, fps: float) -> int:
     """`amount` frames, or `amount` seconds at `fps`, as a whole number of frames (at least 1)."""
+    for name, value in (("add", amount), ("fps", fps)):
+        if not math.isfinite(value):  # a linked input skips the server's range check; round() cannot take it
+            raise ValueError(f"{name} is {value}: give a finite number")
     if unit == "seconds":
         count = round(amount * fps)
     elif unit == "frames":

@@ -21,7 +21,7 @@ from ..engine.video_shape import TIME_STRIDE, frame_count, latent_frames, length
 from . import host
 from .conditioning import checked_latent, conditioning_embedding, check_storyboard
 from .types import DiT, Storyboard
-from .validation import checked, choice_problem
+from .validation import checked, choice_problem, range_problem
 
 SAMPLERS = list(SOLVERS)
 HOLDS = ["auto", *HOLD_MODES]
@@ -63,9 +63,10 @@ def window_problems(window_frames: int, window_overlap: int) -> str | None:
         return None
     if length_problem(window_frames):
         return "window_frames: " + length_problem(window_frames).replace("length", "a window of", 1)
-    if window_overlap % TIME_STRIDE or not 0 <= window_overlap < window_frames - 1:
+    # Each window must make at least one latent frame of its own: overlap ≤ window_frames − 1 (both 1 + 4k).
+    if window_overlap % TIME_STRIDE or not 0 <= window_overlap < window_frames:
         return (f"window_overlap {window_overlap} must be a multiple of {TIME_STRIDE} (whole latent frames) and "
-                f"less than the window ({window_frames} frames)")
+                f"less than window_frames ({window_frames})")
     return None
 
 
@@ -170,9 +171,10 @@ class Sampler(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, sampler, hold="auto", window_frames=0, window_overlap=8, window_mode="chained",
-                        cache="off"):
-        return checked(choice_problem("sampler", sampler, SAMPLERS), choice_problem("hold", hold, HOLDS),
+    def validate_inputs(cls, sampler, denoise=1.0, hold="auto", window_frames=0, window_overlap=8,
+                        window_mode="chained", cache="off"):
+        return checked(choice_problem("sampler", sampler, SAMPLERS), range_problem("denoise", denoise, 0, 1),
+                       choice_problem("hold", hold, HOLDS),
                        window_problems(window_frames, window_overlap),
                        choice_problem("window_mode", window_mode, WINDOW_MODES),
                        choice_problem("cache", cache, CACHE_LEVELS))
@@ -183,8 +185,12 @@ class Sampler(io.ComfyNode):
                 window_mode="chained", cache="off") -> io.NodeOutput:
         config = dit.module.config
         samples = checked_latent(latent, config.in_dim)
-        mask = frame_mask if frame_mask is not None else latent.get("noise_mask")
-        keep = None if mask is None else keep_from_mask(mask, samples.shape[2])
+        if frame_mask is not None:
+            keep = keep_from_mask(frame_mask, samples.shape[2], "the frame_mask")
+        elif latent.get("noise_mask") is not None:
+            keep = keep_from_mask(latent["noise_mask"], samples.shape[2], "the latent's noise_mask")
+        else:
+            keep = None
         batch, frames = samples.shape[0], samples.shape[2]
         positive = conditioning_embedding(positive, "positive", config.text_dim, batch)
         negative = conditioning_embedding(negative, "negative", config.text_dim, batch)

@@ -9,6 +9,7 @@ from ..engine.editing.storyboard import TIME_UNITS, frame_at
 from ..engine.models.text_encoder import encode_text
 from ..engine.video_shape import TIME_STRIDE, video_problems
 from .conditioning import conditioning_embedding
+from .frames_input import clip_frames
 from .prepare import edit_outputs, prepared
 from .types import VAE, TextEncoder
 from .types import Storyboard as StoryboardType
@@ -34,13 +35,14 @@ class StoryboardText(io.ComfyNode):
             display_name="Storyboard (Spacetime)",
             category="Spacetime/Storyboard",
             description="A storyboard written as text, one card a line: 'TIME: prompt', with TIME in seconds "
-            "('2s', '1.5s') or frames ('frame 32' or '32'). Lines starting with # are comments.",
+            "('2s', '1.5s'), as a clock ('0:02') or in frames ('frame 32' or '32'). Lines starting with # are "
+            "comments.",
             inputs=[
                 TextEncoder.Input("text_encoder", tooltip="The umT5 encoder, from Load umT5 Text Encoder; encodes every card."),
                 io.String.Input("text", multiline=True,
                                 default="0s: a red circle moves right on a black background\n"
                                 "0.5s: a blue circle moves right on a black background",
-                                tooltip="One card a line, 'TIME: prompt'; TIME as '2s', '1.5s', 'frame 32' or '32'. "
+                                tooltip="One card a line, 'TIME: prompt'; TIME as '2s', '1.5s', '0:02', 'frame 32' or '32'. "
                                 "# starts a comment."),
                 fps_input(),
                 transition_input(),
@@ -96,7 +98,7 @@ class StoryboardCard(io.ComfyNode):
         embedding = conditioning_embedding(prompt, "card's prompt", None, 1)
         frame = frame_at(time, unit, fps)
         label = f"{time:g}s" if unit == "seconds" else f"frame {frame}"
-        keyframe = None if image is None else image[0].float().cpu()
+        keyframe = None if image is None else clip_frames(image, None, "keyframe image")[0][0]
         card = Card(frame, embedding.cpu(), transition_frames, image=keyframe, label=label)
         return io.NodeOutput((storyboard or Storyboard()).add(card))
 

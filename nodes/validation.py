@@ -8,6 +8,11 @@ def choice_problem(name: str, value: str, choices) -> str | None:
     return None if value is None or value in choices else f"{name} '{value}' is not one of: {', '.join(choices)}"
 
 
+def range_problem(name: str, value: float | None, low: float, high: float) -> str | None:
+    # NaN fails every comparison, so it is refused here too (the server's own range check lets it through).
+    return None if value is None or low <= value <= high else f"{name} must be between {low:g} and {high:g}, got {value}"
+
+
 def checked(*problems) -> bool | str:
     """What validate_inputs returns: True, or every problem found, joined."""
     found = [p for p in problems if p]

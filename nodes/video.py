@@ -8,6 +8,7 @@ from comfy_api.latest import InputImpl, Types, io, ui
 
 from ..engine.frames import decode_to_images, encode_images
 from ..engine.memory import check_decode, decode_bytes
+from ..engine.models.vae import check_latent
 from ..engine.video import PROVENANCE_KEY, Selection, frame_rate, load_video, next_free_path, write_video
 from ..engine.video.input_files import input_path, input_problem, video_names
 from ..engine.video.watermark import CORNERS, add_watermark
@@ -42,6 +43,7 @@ class Decode(io.ComfyNode):
     @classmethod
     def execute(cls, vae, latent, tile_size) -> io.NodeOutput:
         samples = latent["samples"]
+        check_latent(samples)  # before the memory estimate, which reads a video latent's five sizes
         tile = (tile_size // 8, tile_size // 8) if tile_size else None
         report = host.progress_reporter(frame_count(samples.shape[2]))
 

@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from ..finite import check_finite
 from ..video_shape import TIME_STRIDE, frame_count
 from .context import check_count, leading_context, trailing_context
 from .timeline import Edit, Encode, Timeline, compile_timeline
@@ -74,6 +75,7 @@ def mask_weights(mask: torch.Tensor, frames: int) -> torch.Tensor:
     mask = mask[None] if mask.ndim == 2 else mask
     if mask.numel() == 0:
         raise ValueError("the curve_mask is empty: give a MASK with at least one frame")
+    check_finite(mask, "the curve_mask", "Give a MASK of values between 0 and 1 (the node that made it broke).")
     per_frame = mask.reshape(mask.shape[0], -1).mean(dim=1)
     if len(per_frame) != frames:
         per_frame = F.interpolate(per_frame[None, None], size=frames, mode="linear",
@@ -95,8 +97,9 @@ def blend_mix(a: torch.Tensor, b: torch.Tensor, share: torch.Tensor, encode: Enc
         raise ValueError(f"the blend curve has {share.shape[0]} values; the blend is {frames} frames long.")
     is_a, is_b = share == 0, share == 1
     if bool((is_a | is_b).all()):
-        raise ValueError("the blend curve gives every frame all of A or all of B, so there is nothing to blend: "
-                         "add points with shares between 0 and 1, or use the transition mode.")
+        raise ValueError(f"the blend curve gives every one of the mix's {frames} frames (as many as the shorter "
+                         "clip has) all of A or all of B, so there is nothing to blend: add points with shares "
+                         "between 0 and 1, give longer clips, or use the transition mode.")
     clip = torch.where(is_b[:, None, None, None], b, a)
     slots = frames + (1 - frames) % TIME_STRIDE  # the whole latent frames the mix covers
     latents = [encode(_repeat_last(x, slots)).cpu() for x in (a, b)]

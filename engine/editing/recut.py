@@ -11,7 +11,7 @@ def kept_range(frames: torch.Tensor, keep_start: int, keep_end: int) -> range:
     """The indices keep_start … keep_end, both inclusive; keep_end −1 means the last frame."""
     count = len(frames)
     end = count - 1 if keep_end == -1 else keep_end
-    if 0 <= end < keep_start:
+    if 0 <= end < keep_start < count:
         raise ValueError(f"the keep range {keep_start}–{keep_end} ends before it starts: keep_end must be at "
                          f"least keep_start (or −1 for the last frame).")
     if not (0 <= keep_start < count and keep_start <= end < count):

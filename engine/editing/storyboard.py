@@ -5,8 +5,10 @@ shown at that frame). Every latent frame attends to the prompt of its moment; ar
 the previous prompt gives way to the new one linearly over the card's transition. Before the first card
 the sampler's own prompt applies. Keyframes are held as known frames: Wan's causal VAE holds whole latent
 frames, so a keyframe fills the latent frame that contains its moment (four frames, or frame 0 alone).
-Text form, one card a line: `TIME: prompt`, TIME as seconds (`2s`, `1.5s`) or a frame (`frame 12`, `12`).
+Text form, one card a line: `TIME: prompt`, TIME as seconds (`2s`, `1.5s`), a clock time (`0:02`, `1:00.5`)
+or a frame (`frame 12`, `12`).
 """
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,8 +20,8 @@ from .timeline import Timeline
 
 TIME_UNITS = ("seconds", "frames")
 MAX_FRAME = 10**7  # far past any clip a sampler can make
-_CARD_LINE = re.compile(r"^\s*(?:(?P<frame_word>frame)\s*)?(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|f)?\s*:\s*(?P<prompt>.*)$",
-                        re.IGNORECASE)
+_CARD_LINE = re.compile(r"^\s*(?:(?P<frame_word>frame)\s*)?(?:(?P<minutes>\d+):(?P<clock_seconds>[0-5]\d(?:\.\d+)?)"
+                        r"|(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|f)?)\s*:(?P<prompt>.*)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def frame_at(time: float, unit: str, fps: float) -> int:
     """The output frame of `time` given in seconds (at `fps`) or frames."""
     if unit not in TIME_UNITS:
         raise ValueError(f"time unit '{unit}' is not one of: {', '.join(TIME_UNITS)}")
+    if unit == "seconds" and not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps is {fps}: give the clip's frame rate (e.g. 16) to place times in seconds")
     frame = time * fps if unit == "seconds" else time
     if not frame <= MAX_FRAME:  # also infinity (a time of 400 digits) and NaN, which round() cannot take
         raise ValueError(f"a time of {time:g} {unit} is past the end of any clip (at most {MAX_FRAME:,} frames)")
@@ -84,14 +88,21 @@ def parse_storyboard(text: str, fps: float) -> list[tuple[int, str, str]]:
         prompt = match["prompt"].strip()
         if not prompt:
             raise ValueError(f"storyboard line {number} ('{line.strip()}') has no prompt after the time.")
+        if match["unit"] is None and match["prompt"][:1].isdigit():  # '1:00 a blue…' would read as frame 1
+            raise ValueError(f"storyboard line {number} ('{line.strip()}'): a clock time is minutes:seconds "
+                             "followed by a colon, e.g. '1:00: a blue circle' (or write '60s: a blue circle').")
         unit = match["unit"] or ""
-        if unit.lower() in ("s", "sec") and match["frame_word"]:
+        in_seconds = unit.lower() in ("s", "sec") or match["minutes"] is not None
+        if in_seconds and match["frame_word"]:
             raise ValueError(f"storyboard line {number}: '{line.strip()}' says both 'frame' and seconds; pick one.")
-        in_seconds = unit.lower() in ("s", "sec")
-        if not in_seconds and not match["number"].isdigit():
+        if match["minutes"] is not None:
+            time = 60 * int(match["minutes"]) + float(match["clock_seconds"])
+        elif not in_seconds and not match["number"].isdigit():
             raise ValueError(f"storyboard line {number}: frame {match['number']} is not a whole frame; "
                              "write seconds with an 's' (e.g. '1.5s').")
-        frame = frame_at(float(match["number"]), "seconds" if in_seconds else "frames", fps)
+        else:
+            time = float(match["number"])
+        frame = frame_at(time, "seconds" if in_seconds else "frames", fps)
         cards.append((frame, prompt, f"line {number}: {line.strip()[:40]}"))
     if not cards:
         raise ValueError("the storyboard is empty: write one card a line, e.g. '0s: a red circle moves right'.")

@@ -123,7 +123,7 @@ class WanVAE(nn.Module):
         Bad arguments raise here, before the first chunk is asked for. `clamp=False` (for training)
         keeps values outside [-1, 1], where a clamp would stop the gradient.
         """
-        _check_latent(latent)
+        check_latent(latent)
         tiles = None
         if tile is not None:
             tiles = plan_tiles(*latent.shape[3:], validate_tiling(tile, overlap), overlap, SPATIAL_SCALE)
@@ -194,11 +194,16 @@ def _check_video(video: torch.Tensor) -> None:
                              f"{_nearest_valid(size, SPATIAL_SCALE, SPATIAL_SCALE)}.")
 
 
-def _check_latent(latent: torch.Tensor) -> None:
+def check_latent(latent: torch.Tensor) -> None:
+    """A raw Wan 2.1 video latent [B, 16, T, h, w], or an error that says what the latent is instead."""
+    if latent.ndim == 4:
+        raise ValueError(f"the latent {tuple(latent.shape)} is an image latent [batch, channels, height, width] "
+                         "(e.g. from core's Empty Latent Image), not a video latent: make it with Empty Video "
+                         "Latent (Spacetime), core's Wan video latent node or Encode Video.")
     if latent.ndim != 5 or latent.shape[1] != LATENT_CHANNELS or 0 in latent.shape:
-        raise ValueError(f"WanVAE.decode expects a raw Wan 2.1 latent [batch, {LATENT_CHANNELS}, frames, "
-                         f"height/8, width/8]; got shape {tuple(latent.shape)}. Latents from other model "
-                         f"families (e.g. Wan 2.2's 48 channels) need their own VAE.")
+        raise ValueError(f"the Wan 2.1 VAE decodes a raw latent [batch, {LATENT_CHANNELS}, frames, height/8, "
+                         f"width/8]; got shape {tuple(latent.shape)}. Latents from other model families "
+                         f"(e.g. Wan 2.2's 48 channels) need their own VAE.")
 
 
 def _check_is_wan21_vae(sd: Mapping[str, torch.Tensor]) -> int:

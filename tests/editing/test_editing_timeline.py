@@ -179,6 +179,10 @@ def test_blend_of_different_sizes_is_refused_or_resized():
 @pytest.mark.parametrize("build, message", [
     (lambda: extend(clip(), 0, 17, "forward", 4, 5), r"keep range 0–17 is outside the clip, which has 17 frames \(0–16\)"),
     (lambda: extend(clip(), 9, 3, "forward", 4, 5), "the keep range 9–3 ends before it starts"),
+    (lambda: extend(clip(), 17, -1, "forward", 4, 5), "the keep range 17–-1 is outside the clip, which has 17"),
+    (lambda: blend_mix(clip(2), clip(2), curve_weights("0:0, 1:1", 2), group_means),
+     "every one of the mix's 2 frames .as many as the shorter clip has. all of A or all of B"),
+    (lambda: mask_weights(torch.full((5, 4, 4), float("nan")), 5), "the curve_mask holds 80 NaN values"),
     (lambda: blend_mix(clip(2), clip(2), curve_weights("0:0, 0.3:0, 0.7:1, 1:1", 2), group_means),
      "nothing to blend"),
     (lambda: mask_weights(torch.zeros(0, 4, 4), 5), "curve_mask is empty"),

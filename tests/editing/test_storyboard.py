@@ -25,8 +25,16 @@ def test_text_form_reads_seconds_and_frames_and_skips_comments():
         (24, "x", "line 5: 1.5s: x"), (24, "y", "line 6: 24: y")]
 
 
+def test_clock_times_are_minutes_and_seconds():
+    assert [card[:2] for card in parse_storyboard("0:00: a red circle\n0:01.5: x\n1:00: y", fps=16)] == [
+        (0, "a red circle"), (24, "x"), (960, "y")]
+
+
 @pytest.mark.parametrize("text,says", [
     ("0s a red circle", "line 1 .* is not 'TIME: prompt'"),
+    ("0s: x\n1:00 a blue square", "line 2 .* a clock time is minutes:seconds followed by a colon"),
+    ("0s: x\n1:00:00: a blue square", "line 2 .* a clock time is minutes:seconds followed by a colon"),
+    ("frame 0:02: x", "says both 'frame' and seconds"),
     ("0s: ok\n2s:   ", "line 2 .* has no prompt"),
     ("frame 2.5: x", "not a whole frame"),
     ("\n# only a comment", "empty"),
@@ -34,6 +42,11 @@ def test_text_form_reads_seconds_and_frames_and_skips_comments():
 def test_text_that_does_not_parse_names_the_line(text, says):
     with pytest.raises(ValueError, match=says):
         parse_storyboard(text, fps=16)
+
+
+def test_seconds_need_a_frame_rate():
+    with pytest.raises(ValueError, match="fps is nan: give the clip's frame rate"):
+        parse_storyboard("1s: x", fps=float("nan"))
 
 
 def test_cards_out_of_order_are_refused_with_both_named():

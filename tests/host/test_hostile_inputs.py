@@ -33,6 +33,19 @@ def nan_latent(graph) -> dict:
     return graph | {"10": {"class_type": "LatentMultiply", "inputs": {"samples": ["5", 0], "multiplier": NAN}}}
 
 
+def image_latent(graph) -> dict:
+    """Core's Empty Latent Image: 4 channels, no time axis."""
+    return graph | {"10": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 48, "batch_size": 1}}}
+
+
+def extended(graph, **changes) -> dict:
+    """Extend the decoded clip (node 7) forward; its output clip finished as node 11 (not reached when refused)."""
+    inputs = {"vae": ["3", 0], "images": ["7", 0], "keep_start": 0, "keep_end": -1, "direction": "forward",
+              "add": 4.0, "unit": "frames", "fps": 16.0, "context_frames": 5, **changes}
+    return graph | {"10": {"class_type": "SpacetimeExtend", "inputs": inputs},
+                    "11": {"class_type": "SpacetimeFinishEdit", "inputs": {"edit": ["10", 1], "images": ["7", 0]}}}
+
+
 def good() -> dict:
     return saved(decoded(sampled(base())))
 
@@ -56,6 +69,12 @@ CASES = {
                                     "the latent given to the decoder holds 2,304 NaN"),
     "nan frames into the saver": (core_decoded_nan, "the frame batch to save holds"),
     "nan cfg": (lambda: saved(decoded(sampled(base(), cfg=NAN))), "the sampler's cfg is nan: give a finite number"),
+    "nan denoise": (lambda: saved(decoded(sampled(base(), denoise=NAN))), "denoise must be between 0 and 1, got nan"),
+    "an image latent into the decoder": (lambda: saved(decoded(image_latent(base()), latent=("10", 0))),
+                                         "is an image latent [batch, channels, height, width]"),
+    "an extension too long for memory": (lambda: saved(extended(decoded(sampled(base(832, 480, 1))), add=10_000.0),
+                                                       images=("11", 0)),
+                                         "the edit makes a clip of 10,001 frames of 832x480, which needs about"),
     "shift 0": (lambda: saved(decoded(sampled(base(), shift=0.0))), "Value 0.0 smaller than min of 0.01"),
     "a latent too large to sample": (lambda: saved(decoded(sampled(base(2048, 2048, 1025)))),
                                      "sampling 1 x 1025 frames of 2048x2048 needs about"),

@@ -146,7 +146,17 @@ def clashing_keyframes():
     return sampled(graph, storyboard=["31", 0])
 
 
+def rgba_keyframe():
+    graph = base_graph()
+    graph["7"] = {"class_type": "EmptyImage", "inputs": {"width": WIDTH, "height": HEIGHT, "batch_size": 1, "color": 0}}
+    graph["8"] = {"class_type": "SolidMask", "inputs": {"value": 1.0, "width": WIDTH, "height": HEIGHT}}
+    graph["9"] = {"class_type": "JoinImageWithAlpha", "inputs": {"image": ["7", 0], "alpha": ["8", 0]}}
+    graph["30"] = card(["4", 0], 5, image=["9", 0])
+    return sampled(graph, storyboard=["30", 0])
+
+
 @pytest.mark.parametrize("graph, message", [
+    (rgba_keyframe, f"the keyframe image must be RGB frames [frames, height, width, 3]; got shape (1, {HEIGHT}, {WIDTH}, 4)"),
     (clashing_keyframes, "the keyframes of 'frame 5' (frame 5) and 'frame 7' (frame 7) fall in one latent frame"),
     (lambda: sampled(base_graph() | {"30": text_storyboard("0s: a\nlater: b")}, storyboard=["30", 0]),
      "storyboard line 2 ('later: b') is not 'TIME: prompt'"),
@@ -155,7 +165,10 @@ def clashing_keyframes():
     (lambda: sampled(base_graph() | {"30": text_storyboard("0s: a\n3s: b")}, storyboard=["30", 0]),
      "starts at frame 48, past the clip's end (it has 17 frames"),
     (lambda: sampled(base_graph(), window_frames=10), "window_frames: a window of 10 is not a valid frame count"),
-    (lambda: sampled(base_graph(), window_frames=9, window_overlap=8), "window_overlap 8 must be"),
+    (lambda: sampled(base_graph(), window_frames=9, window_overlap=12),
+     "window_overlap 12 must be a multiple of 4 (whole latent frames) and less than window_frames (9)"),
+    (lambda: sampled(base_graph() | {"30": text_storyboard("0s: a\n1:00 b")}, storyboard=["30", 0]),
+     "a clock time is minutes:seconds followed by a colon"),
     (lambda: remixed(strength="wild", with_source=False), "strength 'wild' is not one of: subtle, moderate, strong, custom"),
 ])
 def test_bad_storyboards_windows_and_strengths_are_explained(host, graph, message):

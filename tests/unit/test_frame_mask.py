@@ -32,3 +32,8 @@ def test_mask_varying_within_a_frame_is_refused():
     mask[1, :2] = 1
     with pytest.raises(ValueError, match="varies within frames"):
         keep_from_mask(mask, 3)
+
+
+def test_nan_in_a_mask_is_refused_by_its_name():
+    with pytest.raises(ValueError, match="the latent's noise_mask holds 3 NaN values"):
+        keep_from_mask(torch.full((3,), float("nan")), 3, "the latent's noise_mask")

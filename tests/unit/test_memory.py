@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from spacetime.engine.memory import (
-    DiTShape, WillNotFit, check_decode, check_sampling, decode_bytes, frames_bytes, sampling_bytes,
+    DiTShape, WillNotFit, check_decode, check_edit, check_sampling, decode_bytes, frames_bytes, sampling_bytes,
 )
 
 WAN_1_3B = DiTShape(dim=1536, ffn_dim=8960)
@@ -110,3 +110,14 @@ def test_frames_that_will_not_fit_in_host_memory_are_refused_with_a_length_that_
     assert frames_bytes(latent(frames, 2048, 2048)) <= 20 * GIB - decode_bytes(shape, 8, torch.float32)
     with pytest.raises(WillNotFit, match="to hold its frames"):
         check_decode(shape, 8, torch.float32, None, free=80 * GIB, host_free=20 * GIB)  # a GPU beside the host
+
+
+def test_an_edit_too_long_for_host_memory_is_refused_with_a_length_that_fits():
+    check_edit(81, 480, 832, free=8 * GIB)
+    with pytest.raises(WillNotFit, match="the edit makes a clip of 10,001 frames of 832x480, which needs about "
+                                         r".* would fit: at most (\d+(,\d+)*) frames at this size") as refusal:
+        check_edit(10_001, 480, 832, free=8 * GIB)
+    most = int(re.search(r"at most ([\d,]+) frames", str(refusal.value))[1].replace(",", ""))
+    check_edit(most, 480, 832, free=8 * GIB)
+    with pytest.raises(WillNotFit):
+        check_edit(most + 1, 480, 832, free=8 * GIB)
