@@ -16,8 +16,9 @@ analysed on their own (engine/shapes analyser) and compared with the card's spec
 - change3: 33 frames, cards at 0, 11, 22, in windows of 17 frames (overlap 8).
 - keyframe: 17 frames, a rendered frame of the second card's spec as a keyframe at frame 8: PSNR there.
 - long: one prompt over 65 frames (4× the trained length) in windows of 17 (overlap 8), the object still
-  (a moving one leaves the frame): colour and shape per 17-frame part, and the seam rule at every window
-  edge.
+  (a moving one leaves the frame): colour and shape per 17-frame part, whether each window hands the object
+  on to the next (the same colour and shape in the 16 frames either side of where its own frames begin),
+  and the seam rule at every window edge.
 Windows are fused at every step, or with --window-mode chained sampled one after another.
 """
 import argparse
@@ -165,19 +166,40 @@ def window_edges(frames):
     return sorted(e for e in edges if 8 <= e <= frames - 8)
 
 
+def handovers(frames):
+    """The output frames where a window's own frames begin (the first after those it shares with the window
+    before): where a chained window takes over from the one before."""
+    windows = window_frames(latent_frames(frames), WINDOW_FRAMES, WINDOW_OVERLAP).frames
+    return [TIME_STRIDE * (int(before[-1]) + 1) - 3 for before in windows[:-1]]
+
+
+def identity(frames):
+    """(colour, shape) of the main object in `frames`, or None."""
+    seen = analyse_clip(frames).objects
+    return (seen[0].colour, seen[0].shape) if seen else None
+
+
+def hands_on(clip, handover):
+    """The same object in the 16 frames before `handover` and the 16 from it."""
+    before, after = identity(clip[max(0, handover - 16):handover]), identity(clip[handover:handover + 16])
+    return before is not None and before == after
+
+
 def measure_long(models, count, seed, frames=65):
     """Still objects: a moving one leaves the 64-pixel frame long before frame 65, and then there is no
-    colour or shape left to keep."""
+    colour or shape left to keep. Besides one identity through the whole clip, whether each window hands the
+    object on: the 16 frames before a handover and the 16 after show the same colour and shape (so a change
+    the DiT draws inside one window is told apart from one the windowing makes)."""
     rows = []
     for i, spec in enumerate(sample_specs(count, seed)):
         spec = dataclasses.replace(spec, objects=tuple(dataclasses.replace(o, motion="still") for o in spec.objects))
         clip = sample_storyboard(models, [(0, spec)], frames, seed + i, windows=True)
-        parts = [analyse_clip(clip[s:s + 17]).objects for s in range(0, frames - 16, 16)]
-        seen = [(p[0].colour, p[0].shape) if p else None for p in parts]
+        seen = [identity(clip[s:s + 17]) for s in range(0, frames - 16, 16)]
         want = (spec.objects[0].colour, spec.objects[0].shape)
         seams = [seam_ratio(clip, b, range(b - 8, b + 8)).passes() for b in window_edges(frames)]
+        handed = [hands_on(clip, h) for h in handovers(frames)]
         rows.append(dict(identity=len(set(seen)) == 1 and None not in seen, prompt=all(s == want for s in seen),
-                         seams=seams))
+                         seams=seams, handed_on=all(handed)))
     return rows
 
 
@@ -223,7 +245,8 @@ def main():
                 seams = [s for r in rows for s in r["seams"]]
                 print(f"| long, 65 frames | {len(rows)} | one colour and shape through all four 17-frame parts: "
                       f"{pct([r['identity'] for r in rows]):.0f} % (the prompt's in every part: "
-                      f"{pct([r['prompt'] for r in rows]):.0f} %) | seams passing at window boundaries: "
+                      f"{pct([r['prompt'] for r in rows]):.0f} %) | every window hands the object on: "
+                      f"{pct([r['handed_on'] for r in rows]):.0f} % | seams passing at window boundaries: "
                       f"{pct(seams):.0f} % of {len(seams)} |")
 
 

@@ -8,11 +8,17 @@ from .video_shape import TIME_STRIDE, latent_frames
 def keep_from_mask(mask: torch.Tensor, frames: int, name: str = "the frame mask") -> torch.Tensor:
     """keep [frames] (1 = keep the input's latent frame) from a mask where 1 = generate (core's convention).
 
-    `mask` is a MASK [F, H, W], core's latent noise mask [F, 1, H, W], or a vector [F], with F either the
-    latent frame count or the video frame count (1 + 4k); a latent frame is generated if any of its video
-    frames is (frame 0 alone, then groups of 4). Masks must be uniform within each frame. `name` says in
-    messages which mask it is.
+    `mask` is a MASK [F, H, W], core's latent noise mask [F, 1, H, W] (SetLatentNoiseMask) or [B, 1, F, H, W]
+    (the video layout, as the edit nodes and core's Wan image-to-video nodes make it; every batch item must
+    keep the same frames), or a vector [F], with F either the latent frame count or the video frame count
+    (1 + 4k); a latent frame is generated if any of its video frames is (frame 0 alone, then groups of 4).
+    Masks must be uniform within each frame. `name` says in messages which mask it is.
     """
+    if mask.ndim == 5 and mask.shape[1] == 1:
+        if not bool((mask == mask[:1]).all()):
+            raise ValueError(f"{name} keeps different frames in different batch items; this sampler keeps the "
+                             "same frames in every item: sample the items one at a time (core's Latent From Batch)")
+        mask = mask[0, 0]
     if mask.ndim == 4 and mask.shape[1] == 1:
         mask = mask[:, 0]
     if mask.ndim not in (1, 3):

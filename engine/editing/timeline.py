@@ -79,9 +79,10 @@ class Edit:
 
     @property
     def noise_mask(self) -> torch.Tensor:
-        """Core's noise_mask for this edit's latent, [T, h, w]: 1 = generate."""
+        """Core's noise_mask for this edit's latent in its video layout [1, 1, T, h, w] (batch first, as core's
+        batch nodes slice and repeat it; a mask with time first would be cut as a batch): 1 = generate."""
         t, h, w = self.latent.shape[2:]
-        return (1.0 - self.keep).reshape(t, 1, 1).expand(t, h, w).contiguous()
+        return (1.0 - self.keep).reshape(1, 1, t, 1, 1).expand(1, 1, t, h, w).contiguous()
 
 
 def compile_timeline(timeline: Timeline, encode: Encode, source: torch.Tensor | None = None) -> Edit:
@@ -130,9 +131,14 @@ def compile_timeline(timeline: Timeline, encode: Encode, source: torch.Tensor | 
 def finish(edit: Edit, decoded: torch.Tensor, anchor: bool = True) -> torch.Tensor:
     """The output clip from the decoded window [S, H, W, 3]: given frames as they were, generated frames
     colour-anchored to the given frames beside them (`anchor=False`: as decoded, for comparison)."""
-    if decoded.shape[0] != len(edit.slot_known) or decoded.shape[1:] != edit.slot_pixels.shape[1:]:
+    slots = len(edit.slot_known)
+    if decoded.shape[0] != slots or decoded.shape[1:] != edit.slot_pixels.shape[1:]:
+        batch = decoded.shape[0] // slots
+        hint = (f"they are a batch of {batch} clips: pick one with core's Image From Batch (batch_index 0, 1, …; "
+                f"length {slots}) before Finish Edit" if decoded.shape[1:] == edit.slot_pixels.shape[1:]
+                and batch > 1 and decoded.shape[0] % slots == 0 else "decode the edit's own latent")
         raise ValueError(f"the decoded frames are {tuple(decoded.shape)}; this edit decodes to "
-                         f"{tuple((len(edit.slot_known), *edit.slot_pixels.shape[1:]))}: decode the edit's own latent.")
+                         f"{tuple((slots, *edit.slot_pixels.shape[1:]))}: {hint}.")
     decoded = decoded.float().cpu()
     if not bool(torch.isfinite(decoded).all()):
         raise ValueError("the decoded frames hold NaN or infinite values: sampling or decoding failed (with fp16 "

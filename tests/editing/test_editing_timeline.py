@@ -202,6 +202,9 @@ def test_finish_refuses_frames_from_another_decode():
     edit = compile_timeline(extend(clip(), 0, 4, "forward", 12, 5), group_means)
     with pytest.raises(ValueError, match="decode the edit's own latent"):
         finish(edit, torch.rand(13, SIZE, SIZE, 3))
+    slots = len(edit.slot_known)
+    with pytest.raises(ValueError, match=f"a batch of 2 clips: pick one with core's Image From Batch .* length {slots}"):
+        finish(edit, torch.rand(2 * slots, SIZE, SIZE, 3))
 
 
 def test_finish_refuses_nan_frames():

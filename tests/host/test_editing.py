@@ -77,6 +77,25 @@ def test_extension_keeps_the_range_pixel_identical(host, sampler):
     assert held >= 2 and not np.allclose(sampled[:, :, 2:].numpy(), prepared[:, :, 2:].numpy())
 
 
+@pytest.mark.parametrize("sampler, batch_node", [
+    ("core", {"class_type": "LatentFromBatch", "inputs": {"samples": ["20", 0], "batch_index": 0, "length": 1}}),
+    ("ours", {"class_type": "RepeatLatentBatch", "inputs": {"samples": ["20", 0], "amount": 2}}),
+])
+def test_core_batch_nodes_keep_the_edits_noise_mask(host, sampler, batch_node):
+    """Core's batch nodes slice and repeat a noise mask along its first axis: the edit's mask is batch first."""
+    graph = edited(source_graph(), extend_node(), sampler)
+    graph["40"] = batch_node
+    graph["21"]["inputs"]["latent_image" if sampler == "core" else "latent"] = ["40", 0]
+    for finishing in ("22", "23", "24"):  # a batch of 2 decodes to 2 clips; Finish Edit takes one
+        del graph[finishing]
+    saved = latents(host, run(host, graph))
+    prepared, sampled = saved["prepared"], saved["sampled"]
+    assert sampled.shape[0] == (1 if sampler == "core" else 2)
+    for item in sampled:
+        assert np.allclose(item[:, :2].numpy(), prepared[0, :, :2].numpy(), atol=1e-5)  # held
+        assert (item[:, 2:] - prepared[0, :, 2:]).abs().mean() > 0.1  # generated (a held frame moves < 1e-5)
+
+
 @pytest.mark.parametrize("direction, before", [("backward", 6), ("both", 3)])
 def test_backward_and_both_ways_keep_the_range_where_it_belongs(host, direction, before):
     result = run(host, edited(source_graph(), extend_node(direction=direction, add=6.0)))

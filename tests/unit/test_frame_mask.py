@@ -37,3 +37,12 @@ def test_mask_varying_within_a_frame_is_refused():
 def test_nan_in_a_mask_is_refused_by_its_name():
     with pytest.raises(ValueError, match="the latent's noise_mask holds 3 NaN values"):
         keep_from_mask(torch.full((3,), float("nan")), 3, "the latent's noise_mask")
+
+
+def test_video_layout_is_read_per_frame_and_a_batch_must_agree():
+    generate = torch.tensor([0.0, 0.0, 1.0])[None, None, :, None, None].expand(2, 1, 3, 4, 4)  # [B, 1, T, h, w]
+    assert keep_from_mask(generate, 3).tolist() == [1.0, 1.0, 0.0]
+    differing = generate.clone()
+    differing[1, 0, 0] = 1
+    with pytest.raises(ValueError, match="keeps different frames in different batch items"):
+        keep_from_mask(differing, 3)
