@@ -2,14 +2,36 @@
 import torch
 
 
+# What core's conditioning nodes can set that these samplers do not do: a setting at its neutral value, or
+# a key that is present at all, would otherwise be dropped without a word.
+NEUTRAL_SETTINGS = {"start_percent": 0.0, "end_percent": 1.0, "strength": 1.0}
+UNHONOURED_KEYS = ("area", "mask", "concat_latent_image", "concat_mask", "clip_vision_output", "control", "gligen",
+                   "hooks", "reference_latents")
+
+
+def unhonoured_settings(options: dict) -> list[str]:
+    """The settings in a conditioning entry's options that the samplers here would ignore."""
+    found = [f"{key} {options[key]}" for key, neutral in NEUTRAL_SETTINGS.items() if options.get(key, neutral) != neutral]
+    return found + [key for key in UNHONOURED_KEYS if options.get(key) is not None]
+
+
 def conditioning_embedding(conditioning, name: str, text_dim: int | None, batch: int) -> torch.Tensor:
     """The text embedding [1 or B, L, D] inside a CONDITIONING, checked against the model (its width
     against text_dim, unless that is None: a storyboard card's is checked by the sampler)."""
     if not conditioning:
         raise ValueError(f"the {name} conditioning is empty: connect a text encode node")
     if len(conditioning) > 1:
+        timed = any("start_percent" in entry[1] or "end_percent" in entry[1] for entry in conditioning)
+        join = ("for prompts that change over the clip, use a Storyboard (Spacetime)" if timed else
+                "use Conditioning Concat to join prompts instead")
         raise ValueError(f"the {name} conditioning holds {len(conditioning)} entries (from Conditioning Combine?); "
-                         "this sampler takes one: use Conditioning Concat to join prompts instead")
+                         f"this sampler takes one: {join}")
+    unhonoured = unhonoured_settings(conditioning[0][1])
+    if unhonoured:
+        raise ValueError(f"the {name} conditioning sets {', '.join(unhonoured)} (a core node such as Conditioning "
+                         "Set Timestep Range, Set Area or Set Mask, or an image-to-video node), which this sampler "
+                         "does not do: remove that node, use a Storyboard for prompts over time or Image to Video "
+                         "(Spacetime) for a start image, or sample with core's KSampler.")
     embedding = conditioning[0][0]
     if embedding.ndim != 3 or embedding.shape[-1] != (text_dim or embedding.shape[-1]):
         raise ValueError(f"the {name} conditioning has shape {tuple(embedding.shape)}, but this model expects "

@@ -190,7 +190,7 @@ BAD_CONDITIONINGS = {
 
 @pytest.mark.parametrize("case, which", [("empty", "positive"), ("empty", "negative"),
                                          ("conditioning_combine", "positive"), ("wrong_width", "negative"),
-                                         ("prompt_count", "positive")])
+                                         ("prompt_count", "positive"), ("timestep_range", "positive")])
 def test_bad_conditioning_is_explained(host, case, which):
     graph = graph_with_text()
     graph["10"] = {"class_type": "SpacetimeEmptyVideoLatent",
@@ -200,6 +200,11 @@ def test_bad_conditioning_is_explained(host, case, which):
                                                                         "conditioning_2": [TEXT, 1]}}
         bad, expected = ["11", 0], (f"the {which} conditioning holds 2 entries (from Conditioning Combine?); this "
                                     "sampler takes one: use Conditioning Concat to join prompts instead")
+    elif case == "timestep_range":  # core's KSampler honours it; ours must not drop it without a word
+        graph["11"] = {"class_type": "ConditioningSetTimestepRange", "inputs": {"conditioning": [TEXT, 0],
+                                                                                "start": 0.5, "end": 1.0}}
+        bad, expected = ["11", 0], (f"the {which} conditioning sets start_percent 0.5 (a core node such as "
+                                    "Conditioning Set Timestep Range")
     else:
         conditioning, message = BAD_CONDITIONINGS[case]
         graph["11"] = conditioning_file(host, f"bad_{case}", conditioning)
