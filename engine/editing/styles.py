@@ -123,7 +123,8 @@ def sampler_problem(values: dict) -> str | None:
         whole = key == "steps"
         kinds_ok = isinstance(value, int) if whole else isinstance(value, (int, float))
         if isinstance(value, bool) or not kinds_ok:
-            return f"{key} must be {'a whole number' if whole else 'a number'}, not {json_type(value)}"
+            given = json.dumps(value) if isinstance(value, float) else json_type(value)  # 20.0 reads as "20.0"
+            return f"{key} must be {'a whole number' if whole else 'a number'}, not {given}"
         if not (low <= value <= high):  # NaN fails this too
             return f"{key} {value} is outside {low}..{high}"
     if "sampler" in values and not (isinstance(values["sampler"], str) and values["sampler"] in SOLVERS):
@@ -200,7 +201,7 @@ def read_preset(folder: pathlib.Path, name: str) -> StylePreset:
     if len(data) > MAX_FILE_BYTES:
         raise ValueError(f"style file {path}: larger than {MAX_FILE_BYTES // 1024} KiB; a style is a few lines of JSON")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark, as Notepad writes one, is not part of the JSON
     except UnicodeDecodeError as error:
         raise ValueError(f"style file {path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
     return parse_preset(name, text, str(path))
@@ -215,6 +216,8 @@ def names_in(folder: pathlib.Path) -> list[str]:
     names = []
     for path in sorted(folder.iterdir()):
         if path.suffix != SUFFIX:
+            if path.suffix.lower() == SUFFIX:
+                log.warning("Spacetime: skipped %s: a style file's name must end in %s, in lower case", path, SUFFIX)
             continue
         try:
             names.append(check_name(path.stem))

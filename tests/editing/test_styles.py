@@ -107,7 +107,8 @@ def test_a_user_preset_shadows_a_shipped_one_and_is_listed_once(tmp_path):
     (valid(negative_prompt=None), "negative_prompt must be text, not null"),
     (valid(description=3), "description must be text, not a number"),
     (valid(negative_prompt="x" * 5000), "negative_prompt is 5000 characters long"),
-    (valid(steps=12.5), "steps must be a whole number, not a number"),
+    (valid(steps=12.5), "steps must be a whole number, not 12.5"),
+    (valid(steps=20.0), "steps must be a whole number, not 20.0"),
     (valid(steps=True), "steps must be a whole number, not true/false"),
     (valid(steps=0), "steps 0 is outside 1..1000"),
     (valid(cfg="3"), "cfg must be a number, not text"),
@@ -131,6 +132,11 @@ def test_malformed_presets_are_refused_saying_what_is_wrong(tmp_path, values, me
 ])
 def test_broken_files_are_refused_naming_the_file(tmp_path, raw, message):
     assert re.search(message, refusal(tmp_path, raw=raw))
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    write(tmp_path, "notepad", None, b"\xef\xbb\xbf" + json.dumps(valid()).encode())
+    assert load_style([tmp_path], "notepad").prompt_template == "{prompt}, in watercolour"
 
 
 def test_a_huge_file_is_not_read_whole(tmp_path):
