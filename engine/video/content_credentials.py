@@ -162,15 +162,16 @@ class Provenance:
 
 
 def read_provenance(path: str) -> Provenance:
-    """The C2PA manifest store of a video: embedded, or in its sidecar NAME.c2pa."""
+    """The C2PA manifest store of a video: embedded, or for a webm in its sidecar NAME.c2pa."""
     c2pa = _c2pa()
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no file at {path}")
-    mime = MIME.get(os.path.splitext(path)[1][1:].lower(), "video/mp4")
+    extension = os.path.splitext(path)[1][1:].lower()
+    mime = MIME.get(extension, "video/mp4")
     sidecar = sidecar_path(path)
     try:
         with open(path, "rb") as stream:
-            if os.path.isfile(sidecar) and sidecar != path:
+            if extension in SIDECAR and os.path.isfile(sidecar):  # another format's file may share the stem
                 with open(sidecar, "rb") as f:
                     reader = c2pa.Reader(mime, stream, f.read())
             else:

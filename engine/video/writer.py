@@ -32,14 +32,16 @@ class VideoWriteError(RuntimeError):
 
 
 def next_free_path(folder: str, prefix: str, ext: str) -> str:
-    """folder/prefix_NNNNN.ext, one past the highest counter already there (ComfyUI's scheme).
+    """folder/prefix_NNNNN.ext, one past the highest counter already there in any format (ComfyUI's scheme).
 
-    Counting on from the highest rather than filling gaps keeps name order equal to save order.
-    This only proposes a name: `write_video` claims it atomically and moves on if it was taken.
+    Counting on from the highest rather than filling gaps keeps name order equal to save order; counting
+    every extension gives each save a stem of its own, so a webm's sidecar NAME.c2pa (or a stale one) is
+    never beside an mp4 of the same name. This only proposes a name: `write_video` claims it atomically and
+    moves on if it was taken.
     """
     if os.sep in prefix or "/" in prefix:
         raise ValueError(f"file name prefix {prefix!r} contains a folder separator: pass the folder separately")
-    pattern = re.compile(re.escape(prefix) + r"_(\d{5,})\." + re.escape(ext) + "$")
+    pattern = re.compile(re.escape(prefix) + r"_(\d{5,})\.")
     highest = 0
     if os.path.isdir(folder):
         for name in os.listdir(folder):

@@ -54,6 +54,13 @@ def test_webm_gets_a_sidecar_bound_to_its_bytes(tmp_path):
     assert cc.read_provenance(path).state == "Invalid"
 
 
+def test_an_mp4_beside_a_webms_sidecar_reads_its_own_manifest(tmp_path):
+    save(tmp_path, "clip", "webm", seed=1)  # clip.webm and its sidecar clip.c2pa (as earlier saves could leave: one counter per format)
+    mp4 = save(tmp_path, "clip", "mp4", seed=2)
+    read = cc.read_provenance(mp4)
+    assert read.state == "Valid" and read.record()["seed"] == 2
+
+
 def test_a_file_without_a_manifest_says_none(tmp_path):
     path = write_video(CLIP, str(tmp_path / "plain.mp4"), 8, "mp4")
     assert cc.read_provenance(path).state == "none" and cc.read_provenance(path).record() is None

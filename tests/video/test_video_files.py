@@ -20,9 +20,11 @@ def test_counter_continues_after_the_highest_and_keeps_existing_files(tmp_path):
     for name in ["clip_00001.mp4", "clip_00003.mp4", "clip_00009.webm", "other_00007.mp4"]:
         (tmp_path / name).write_bytes(b"keep me")
     path = next_free_path(str(tmp_path), "clip", "mp4")
-    assert os.path.basename(path) == "clip_00004.mp4"
+    assert os.path.basename(path) == "clip_00010.mp4"  # the counter is shared by every format: one stem a save
     assert write_video(CLIP, path, 8, "mp4") == path
-    assert os.path.basename(next_free_path(str(tmp_path), "clip", "mp4")) == "clip_00005.mp4"
+    assert os.path.basename(next_free_path(str(tmp_path), "clip", "mp4")) == "clip_00011.mp4"
+    (tmp_path / "clip_00011.c2pa").write_bytes(b"a stale sidecar")
+    assert os.path.basename(next_free_path(str(tmp_path), "clip", "webm")) == "clip_00012.webm"
     for name in ["clip_00001.mp4", "clip_00003.mp4", "clip_00009.webm", "other_00007.mp4"]:
         assert (tmp_path / name).read_bytes() == b"keep me"
     assert next_free_path(str(tmp_path / "new"), "clip", "gif").endswith("clip_00001.gif")
