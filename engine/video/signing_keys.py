@@ -36,15 +36,42 @@ def signing_identity(folder: str) -> SigningIdentity:
                              f"{folder} (only one of them is there)")
         with open(cert, "rb") as c, open(key, "rb") as k:
             chain, private = c.read(), k.read()
-        return SigningIdentity(chain, private, _algorithm(private, key), own=True)
+        return SigningIdentity(chain, private, _checked_pair(chain, private, cert, key), own=True)
     path = os.path.join(folder, LOCAL_SIGNER)
     if not os.path.exists(path):
         _create_local(path)
     with open(path, "rb") as f:
         data = f.read()
     marker = b"-----BEGIN CERTIFICATE-----"
-    private, chain = data[:data.index(marker)], data[data.index(marker):]
+    private, chain = data.partition(marker)[0], marker + data.partition(marker)[2]
+    try:
+        _checked_pair(chain, private, path, path)
+    except ValueError as e:
+        raise ValueError(f"{path} is damaged ({e}): delete it, and the next save makes a new local signing key "
+                         "(videos signed with the old one stay valid)") from None
     return SigningIdentity(chain, private, "es256", own=False)
+
+
+def _checked_pair(chain: bytes, private: bytes, chain_file: str, key_file: str) -> str:
+    """The C2PA algorithm of a key that c2pa can sign with and that belongs to the chain's first certificate;
+    else an error naming the file and what to do (c2pa's own messages name neither)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        certificates = x509.load_pem_x509_certificates(chain)
+    except ValueError:
+        raise ValueError(f"{chain_file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)") from None
+    alg = _algorithm(private, key_file)
+    if b"-----BEGIN PRIVATE KEY-----" not in private:
+        raise ValueError(f"{key_file} is not in PKCS#8 form, which C2PA signs with: convert it with "
+                         "`openssl pkcs8 -topk8 -nocrypt -in private_key.pem -out private_key_pkcs8.pem` and use that")
+    public = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    key = serialization.load_pem_private_key(private, password=None)
+    if key.public_key().public_bytes(*public) != certificates[0].public_key().public_bytes(*public):
+        raise ValueError(f"the key in {key_file} does not belong to the first certificate in {chain_file}: put "
+                         "the certificate issued for this key first")
+    return alg
 
 
 def _algorithm(private: bytes, where: str) -> str:

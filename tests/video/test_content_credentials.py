@@ -86,6 +86,36 @@ def test_the_local_key_is_made_once_and_kept_private(tmp_path):
     assert first.chain.count(b"BEGIN CERTIFICATE") == 2 and b"PRIVATE KEY" in first.key
 
 
+@pytest.mark.parametrize("damage", [lambda data: b"", lambda data: b"not a key",
+                                    lambda data: data[:data.index(b"-----BEGIN CERTIFICATE-----")],
+                                    lambda data: data[:len(data) // 2]])
+def test_a_damaged_local_key_says_to_delete_it(tmp_path, damage):
+    signing_identity(str(tmp_path))
+    path = tmp_path / LOCAL_SIGNER
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ValueError, match=f"{path} is damaged .*: delete it, and the next save makes a new local"):
+        signing_identity(str(tmp_path))
+
+
+def test_the_users_own_key_and_certificate_are_checked_as_a_pair(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    one, other = signing_identity(str(tmp_path / "one")), signing_identity(str(tmp_path / "other"))
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "certificate.pem").write_bytes(one.chain)
+    (keys / "private_key.pem").write_bytes(other.key)
+    with pytest.raises(ValueError, match="private_key.pem does not belong to the first certificate in .*certificate.pem"):
+        signing_identity(str(keys))
+    traditional = serialization.load_pem_private_key(one.key, None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    (keys / "private_key.pem").write_bytes(traditional)
+    with pytest.raises(ValueError, match="private_key.pem is not in PKCS#8 form.*openssl pkcs8 -topk8"):
+        signing_identity(str(keys))
+    (keys / "certificate.pem").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="certificate.pem holds no PEM certificate"):
+        signing_identity(str(keys))
+
+
 def test_the_users_own_certificate_is_used_when_configured(tmp_path):
     made = signing_identity(str(tmp_path / "made"))  # any valid chain stands in for one from a CA
     (tmp_path / "keys").mkdir()
