@@ -9,9 +9,11 @@ import av
 import numpy as np
 import torch
 
-# Opus encodes only at these rates; other rates are resampled to 48 kHz for webm.
-_OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
 CODECS = {"mp4": "aac", "webm": "libopus"}
+# The rates each codec encodes at (AAC's sampling-frequency table, Opus's five); sound at any other rate is
+# resampled to 48 kHz.
+_CODEC_RATES = {"aac": (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000),
+                "libopus": (48000, 24000, 16000, 12000, 8000)}
 
 
 def read_audio(path: str, start: float, end: float | None) -> dict | None:
@@ -66,7 +68,7 @@ class AudioEncoder:
 
     def __init__(self, container, format_name: str, samples: np.ndarray, rate: int):
         codec = CODECS[format_name]
-        out_rate = rate if codec != "libopus" or rate in _OPUS_RATES else 48000
+        out_rate = rate if rate in _CODEC_RATES[codec] else 48000
         self.stream = container.add_stream(codec, rate=out_rate)
         self.stream.layout = _layout(samples.shape[0])
         self.stream.codec_context.time_base = Fraction(1, out_rate)

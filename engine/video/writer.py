@@ -78,6 +78,8 @@ def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: f
     if audio is not None and fmt.name not in AUDIO_CODECS:
         raise ValueError(f"{fmt.name} has no audio track: save as {' or '.join(AUDIO_CODECS)} to keep the sound")
     sound = check_audio(audio) if audio is not None else None
+    if sound is not None and sound[0].shape[1] == 0:
+        sound = None  # an AUDIO of no samples (e.g. core's Empty Audio of 0 s) is no sound, not a broken track
 
     problem = name_problem(os.path.basename(path))
     if problem:

@@ -129,3 +129,11 @@ def test_audio_is_muxed_only_where_the_format_has_a_track(tmp_path):
     assert sound["sample_rate"] == 48000 and sound["waveform"].shape[1] == 1  # Opus: resampled to 48 kHz
     assert sound["waveform"].shape[2] == pytest.approx(48000 * 4 / FPS, abs=1200)  # cut to the video
     assert np.abs(sound["waveform"].numpy()).max() > 0.3
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_sound_at_a_rate_the_codec_lacks_is_resampled_and_no_samples_is_no_sound(tmp_path, fmt):
+    path = write_video(numbered_clip(4), str(tmp_path / f"odd.{fmt}"), FPS, fmt, audio=tone(1.0, rate=1000))
+    assert load_video(path).audio["sample_rate"] == 48000
+    path = write_video(numbered_clip(4), str(tmp_path / f"empty.{fmt}"), FPS, fmt, audio=tone(0.0))
+    assert load_video(path).audio is None and len(load_video(path).frames) == 4
