@@ -12,7 +12,7 @@ from ..engine.models.vae import check_latent
 from ..engine.video import PROVENANCE_KEY, Selection, frame_rate, load_video, next_free_path, write_video
 from ..engine.video.input_files import input_path, input_problem, video_names
 from ..engine.video.watermark import CORNERS, add_watermark
-from ..engine.video.output_files import check_inside, prefix_problem
+from ..engine.video.output_files import check_inside, folder_problem, prefix_problem
 from ..engine.video_shape import frame_count, length_problem
 from . import host, provenance_record
 from .frames_input import clip_frames, clip_inputs
@@ -145,7 +145,7 @@ class SaveVideo(io.ComfyNode):
                 watermark_corner=CORNERS[0]) -> io.NodeOutput:
         count, height, width = images.shape[:3]
         output = host.output_directory()
-        problem = prefix_problem(filename_prefix)
+        problem = prefix_problem(filename_prefix) or folder_problem(output, filename_prefix)
         if problem:
             raise ValueError(problem)
         # Before core's path helper, which creates missing folders: through a link they would land outside.

@@ -37,6 +37,17 @@ def prefix_problem(prefix: str) -> str | None:
     return None
 
 
+def folder_problem(root: str, prefix: str) -> str | None:
+    """Why the folders of `prefix` cannot be made under `root` (one of them is a file), or None."""
+    folder = root
+    for part in re.split(r"[\\/]", prefix)[:-1]:
+        folder = os.path.join(folder, part)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            return (f"filename_prefix '{prefix}' needs the folder {os.path.relpath(folder, root)}, but a file has "
+                    "that name in the output folder: choose another filename_prefix")
+    return None
+
+
 def check_inside(root: str, path: str) -> None:
     """Refuse `path` unless its real location (links followed) is inside `root`'s."""
     real = real_outside(root, path)

@@ -12,7 +12,7 @@ import torch
 
 from spacetime.engine.finite import NotFiniteError
 from spacetime.engine.part_files import STALE_AFTER_S, remove_stale_parts
-from spacetime.engine.video.output_files import check_inside, name_problem, prefix_problem
+from spacetime.engine.video.output_files import check_inside, folder_problem, name_problem, prefix_problem
 from spacetime.engine.video.reader import read_metadata, read_video
 from spacetime.engine.video.writer import write_video
 
@@ -136,3 +136,10 @@ def test_a_link_inside_the_output_folder_cannot_carry_a_save_outside(tmp_path):
     for escape in (output / "link", output / "link" / "deeper", output / ".." / "outside"):
         with pytest.raises(ValueError, match="outside the output folder"):
             check_inside(str(output), str(escape))
+
+
+def test_a_file_where_the_prefix_needs_a_folder_is_named(tmp_path):
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "isfile").write_bytes(b"keep me")
+    assert "needs the folder clips/isfile, but a file has that name" in folder_problem(str(tmp_path), "clips/isfile/x")
+    assert folder_problem(str(tmp_path), "clips/new/x") is None and folder_problem(str(tmp_path), "x") is None
