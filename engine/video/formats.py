@@ -27,13 +27,14 @@ class Format:
     even_size: bool  # chroma at half resolution: width and height must be even
     max_size: int  # the largest width/height the format can store
     carries_container_tags: bool  # metadata goes in the muxer's own tags (else a post-pass)
+    max_fps: float = 1000.0  # gif stores delays in hundredths of a second; players slow a delay under 2 of them
 
 
 FORMATS = {
     "mp4": Format("mp4", "mp4", "libx264", even_size=True, max_size=16384, carries_container_tags=True),
     "webm": Format("webm", "webm", "libvpx-vp9", even_size=True, max_size=16384, carries_container_tags=True),
     "webp": Format("webp", "webp", "libwebp_anim", even_size=False, max_size=16383, carries_container_tags=False),
-    "gif": Format("gif", "gif", "gif", even_size=False, max_size=65535, carries_container_tags=False),
+    "gif": Format("gif", "gif", "gif", even_size=False, max_size=65535, carries_container_tags=False, max_fps=50.0),
 }
 
 

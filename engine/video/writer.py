@@ -72,6 +72,9 @@ def write_video(frames: torch.Tensor | Iterable[torch.Tensor], path: str, fps: f
         raise ValueError(f"path {path!r} should end in .{fmt.name} for format {fmt.name!r}")
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
+    if fps > fmt.max_fps:
+        raise ValueError(f"{fmt.name} plays at most {fmt.max_fps:g} fps (its frame delays are too coarse for "
+                         f"{fps:g}): save at {fmt.max_fps:g} fps or less, or as mp4, webm or webp")
     if not 0 <= quality <= 100:
         raise ValueError(f"quality must be between 0 and 100, got {quality}")
     metadata = check_metadata(metadata)

@@ -143,3 +143,10 @@ def test_a_file_where_the_prefix_needs_a_folder_is_named(tmp_path):
     (tmp_path / "clips" / "isfile").write_bytes(b"keep me")
     assert "needs the folder clips/isfile, but a file has that name" in folder_problem(str(tmp_path), "clips/isfile/x")
     assert folder_problem(str(tmp_path), "clips/new/x") is None and folder_problem(str(tmp_path), "x") is None
+
+
+def test_a_gif_faster_than_its_delays_can_say_is_refused_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="gif plays at most 50 fps .* save at 50 fps or less, or as mp4"):
+        write_video(torch.rand(3, 8, 8, 3), str(tmp_path / "fast.gif"), 60, "gif")
+    assert os.listdir(tmp_path) == []
+    write_video(torch.rand(3, 8, 8, 3), str(tmp_path / "fast.mp4"), 240, "mp4")
