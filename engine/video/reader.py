@@ -338,10 +338,17 @@ class _FFmpegSource:
             rate = stream.average_rate or stream.guessed_rate
             if rate:
                 self.single_frame_fps = float(rate)
+            decoded = 0
             for index, frame in enumerate(container.decode(stream)):
                 # frames without timestamps (some AVI files) are taken to be evenly spaced
                 time = frame.time if frame.time is not None else index / self.single_frame_fps
+                decoded += 1
                 yield frame.to_ndarray(format="rgb24"), time
+            # A cut-short file decodes what is there and stops without an error; where the container
+            # counts its frames (mp4, mov), far fewer than it counts means the rest is missing.
+            if stream.frames and decoded < 0.9 * stream.frames:
+                raise VideoReadError(f"{os.path.basename(self.path)} is damaged or incomplete: only {decoded} of "
+                                     f"the {stream.frames} frames it declares could be decoded; copy or upload it again")
 
 
 class _WebPSource:

@@ -180,6 +180,9 @@ def _still(data: bytes, pos: int, end: int, width: int, height: int) -> bytes:
 
 def parse(data: bytes) -> Animation:
     """The frame layout of a WebP file (a still image reads as one frame lasting 0 ms)."""
+    declared = 8 + struct.unpack_from("<I", data, 4)[0] if len(data) >= 8 else 0
+    if len(data) < declared:  # cut short in a copy or an upload: its last frames are missing
+        raise ValueError(f"the file is incomplete: its header declares {declared:,} bytes but it has {len(data):,}")
     width = height = loop = 0
     frames = []
     for fourcc, pos, size in _chunks(data, 12, len(data)):

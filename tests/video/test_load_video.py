@@ -137,3 +137,14 @@ def test_sound_at_a_rate_the_codec_lacks_is_resampled_and_no_samples_is_no_sound
     assert load_video(path).audio["sample_rate"] == 48000
     path = write_video(numbered_clip(4), str(tmp_path / f"empty.{fmt}"), FPS, fmt, audio=tone(0.0))
     assert load_video(path).audio is None and len(load_video(path).frames) == 4
+
+
+@pytest.mark.parametrize("fmt, keep", [("mp4", 0.9), ("webp", 0.5)])
+def test_a_file_cut_short_is_refused_as_incomplete(tmp_path, fmt, keep):
+    path = write_video(numbered_clip(17), str(tmp_path / f"whole.{fmt}"), FPS, fmt)
+    data = open(path, "rb").read()
+    cut = tmp_path / f"cut.{fmt}"
+    cut.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(ValueError, match="incomplete"):
+        load_video(str(cut))
+    assert len(load_video(path).frames) == 17
