@@ -43,9 +43,9 @@ CHECKS = {
     "Seamless loop": webp_check(25),  # 17 + an 8-frame bridge back to the start
     "Blend two clips": video_check(17 + 8 + 17, 64, 64, 8),
     "Style preset": video_check(17, 64, 64, 8),  # text to video through the shapes-world preset
-    "Storyboard from text": video_check(17, 64, 64, 8),
-    "Storyboard from cards": video_check(17, 64, 64, 8),  # with a keyframe image at frame 8
-    "Long storyboard in windows": video_check(65, 64, 64, 8),  # 4× the shapes model's length, in windows of 17
+    "Storyboard from text": video_check(17, 64, 64, 16),  # saved at the storyboard's fps: cards at their seconds
+    "Storyboard from cards": video_check(17, 64, 64, 16),  # with a keyframe image at frame 8
+    "Long storyboard in windows": video_check(65, 64, 64, 16),  # 4× the shapes model's length, in windows of 17
     "Remix a video": video_check(17, 64, 64, 8),  # a 17-frame video in, re-imagined by FlowEdit
 }
 # Files a workflow reads from ComfyUI's input folder, made by the test: (name, maker).
