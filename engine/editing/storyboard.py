@@ -91,17 +91,15 @@ def parse_storyboard(text: str, fps: float) -> list[tuple[int, str, str]]:
         if match["unit"] is None and match["prompt"][:1].isdigit():  # '1:00 a blue…' would read as frame 1
             raise ValueError(f"storyboard line {number} ('{line.strip()}'): a clock time is minutes:seconds "
                              "followed by a colon, e.g. '1:00: a blue circle' (or write '60s: a blue circle').")
-        unit = match["unit"] or ""
-        in_seconds = unit.lower() in ("s", "sec") or match["minutes"] is not None
+        if match["minutes"] is not None:
+            time, in_seconds = 60 * int(match["minutes"]) + float(match["clock_seconds"]), True
+        else:
+            time, in_seconds = float(match["number"]), (match["unit"] or "").lower() in ("s", "sec")
+            if not in_seconds and not match["number"].isdigit():
+                raise ValueError(f"storyboard line {number}: frame {match['number']} is not a whole frame; "
+                                 "write seconds with an 's' (e.g. '1.5s').")
         if in_seconds and match["frame_word"]:
             raise ValueError(f"storyboard line {number}: '{line.strip()}' says both 'frame' and seconds; pick one.")
-        if match["minutes"] is not None:
-            time = 60 * int(match["minutes"]) + float(match["clock_seconds"])
-        elif not in_seconds and not match["number"].isdigit():
-            raise ValueError(f"storyboard line {number}: frame {match['number']} is not a whole frame; "
-                             "write seconds with an 's' (e.g. '1.5s').")
-        else:
-            time = float(match["number"])
         frame = frame_at(time, "seconds" if in_seconds else "frames", fps)
         cards.append((frame, prompt, f"line {number}: {line.strip()[:40]}"))
     if not cards:
