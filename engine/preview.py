@@ -70,10 +70,13 @@ def pca_rgb(frame: torch.Tensor) -> torch.Tensor:
     """Latent frame [C, H, W] → [3, H, W] in 0..1: its channels projected on their three main directions
     of variation in this frame (a per-image PCA): shapes and motion show, colours are not the decoded ones."""
     channels, height, width = frame.shape
-    pixels = frame.float().reshape(channels, -1).T
+    # A diverging run's NaN must reach the sampler's own check, not stop the SVD; under 3 pixels have
+    # fewer than 3 directions, so the missing ones stay 0.
+    pixels = frame.float().nan_to_num(0.0, 0.0, 0.0).reshape(channels, -1).T
     pixels = pixels - pixels.mean(dim=0)
     _, _, directions = torch.linalg.svd(pixels, full_matrices=False)
-    rgb = pixels @ directions[:3].T
+    rgb = pixels.new_zeros(height * width, 3)
+    rgb[:, :min(3, len(directions))] = pixels @ directions[:3].T
     rgb = rgb / (rgb.abs().amax(dim=0) + 1e-6)
     return (rgb * 0.5 + 0.5).T.reshape(3, height, width)
 

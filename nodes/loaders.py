@@ -5,9 +5,10 @@ from comfy_api.latest import io
 
 from ..engine.models.checkpoint import load_dit, load_text_encoder, load_vae
 from ..engine.models.dit import MAX_LAYERS
+from ..engine.models.fp8_linear import compute_dtype
 from ..engine.models.tokenizer import UMT5Tokenizer
 from ..engine.parallel.workers import ModelFile
-from ..kernels import BACKEND_NAMES
+from ..kernels import BACKEND_NAMES, BackendUnavailable, require_backend
 from . import host
 from .types import DiT, TextEncoder, VAE
 from .validation import checked, choice_problem
@@ -60,7 +61,13 @@ class LoadDiT(io.ComfyNode):
             model.file = ModelFile(path, host.dtype(dtype))  # for worker processes to load it again (Parallel Devices)
             return host.place(model, host.dit_devices(), None if blocks_on_device < 0 else blocks_on_device)
 
-        return io.NodeOutput(host.cached("dit", path, (dtype, attention, blocks_on_device), build))
+        dit = host.cached("dit", path, (dtype, attention, blocks_on_device), build)
+        module = dit.module
+        try:  # here, where the option is set, rather than at the sampler's first step
+            require_backend(attention, dit.device, compute_dtype(module.blocks[0].ffn[0]), module.config.head_dim)
+        except BackendUnavailable as error:
+            raise BackendUnavailable(f"Load DiT's attention '{attention}' cannot run here: {error}") from None
+        return io.NodeOutput(dit)
 
 
 @dataclass

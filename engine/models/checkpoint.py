@@ -19,7 +19,7 @@ from .dit import DiTConfig, WanDiT, storage_dtype
 from .fp8_linear import FP8_DTYPES, file_weights
 from .latent_format import LatentFormat
 
-DIT_PREFIX = "model.diffusion_model."
+DIT_PREFIXES = ("model.diffusion_model.", "diffusion_model.")  # how ComfyUI's and other exporters nest a DiT
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
 COMPUTE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit
@@ -46,19 +46,27 @@ class _Truncated(ValueError):
 
 
 def read_state_dict(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """The file's tensors (memory-mapped, `model.diffusion_model.` stripped) and its metadata."""
+    """The file's tensors (memory-mapped, a DiT's `model.diffusion_model.` or `diffusion_model.` stripped) and
+    its metadata."""
     path = Path(path)
     metadata = _check_safetensors_file(path)
     try:
         tensors = load_file(str(path))
     except Exception as error:  # safetensors' own checks (dtypes, overlapping offsets, ...)
         raise CheckpointError(f"{path} is a damaged safetensors file ({error}). Download it again.") from error
-    return {key.removeprefix(DIT_PREFIX): tensor for key, tensor in tensors.items()}, metadata
+    return {unprefixed(key): tensor for key, tensor in tensors.items()}, metadata
+
+
+def unprefixed(key: str) -> str:
+    for prefix in DIT_PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
 
 
 def classify(sd: dict) -> str:
     """'dit', 'vae', 'text_encoder', 'lora' or 'unknown', judged by the key names."""
-    keys = {key.removeprefix(DIT_PREFIX) for key in sd}
+    keys = {unprefixed(key) for key in sd}
     if any(part in key for key in keys for part in ("lora_up", "lora_down", "lora_A", "lora_B")) or any(
         key.endswith(".alpha") for key in keys
     ):
@@ -146,6 +154,9 @@ def _check_safetensors_file(path: Path) -> dict[str, str]:
     size = path.stat().st_size
     with path.open("rb") as file:
         start = file.read(8)
+        if start.startswith(b"GGUF"):
+            raise CheckpointError(f"{path} is a GGUF file (a quantised model for GGUF loaders); Spacetime loads "
+                                  "safetensors: use the same model as .safetensors (bf16, fp16 or fp8).")
         if start.startswith(b"PK\x03\x04") or (start[:1] == b"\x80" and start[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
             raise CheckpointError(_pickle_message(path, "its first bytes (a pickle/zip archive)"))
         if size < 8:
@@ -257,8 +268,10 @@ def _check_layout(model: torch.nn.Module, weights: dict, path) -> None:
     unexpected = sorted(weights.keys() - expected.keys())
     wrong = [f"{key} {tuple(weights[key].shape)} (expected {expected[key]})"
              for key in expected.keys() & weights.keys() if tuple(weights[key].shape) != expected[key]]
+    not_float = [f"{key} ({value.dtype})" for key, value in weights.items() if not value.is_floating_point()]
     problems = [f"{len(found)} {label} {found[:3]}" for label, found in
-                (("missing", missing), ("unexpected", unexpected), ("with the wrong shape", wrong)) if found]
+                (("missing", missing), ("unexpected", unexpected), ("with the wrong shape", wrong),
+                 ("stored as integers, not weights", not_float)) if found]
     if problems:
         config = model.config
         raise CheckpointError(

@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...kernels import RopeGrid, attention
+from ..video_shape import LATENT_CHANNELS
 from .fp8_linear import compute_dtype, weight_in
 from .latent_format import WAN21, LatentFormat
 
@@ -85,6 +86,12 @@ class DiTConfig:
         for key, ndim in _REQUIRED_NDIM.items():
             if sd[key].ndim != ndim:
                 raise ValueError(f"`{key}` has shape {tuple(sd[key].shape)}; a Wan 2.1 DiT's is {ndim}-D.")
+        channels = sd["patch_embedding.weight"].shape[1], sd["head.head.weight"].shape[0] // math.prod(PATCH)
+        if channels != (LATENT_CHANNELS, LATENT_CHANNELS):  # variants without a marker key: their latents differ
+            raise ValueError(
+                f"This model takes {channels[0]} latent channels and gives {channels[1]}; Wan 2.1 text-to-video "
+                f"models take and give {LATENT_CHANNELS} (36 in: an image-to-video model such as Wan 2.2 I2V or "
+                "Fun-InP; 48: Wan 2.2 TI2V-5B). Use a Wan 2.1 T2V model, e.g. wan2.1_t2v_1.3B_bf16.safetensors.")
         heads = (metadata or {}).get("num_heads")
         return cls(
             dim=sd["head.modulation"].shape[-1],

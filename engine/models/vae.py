@@ -12,13 +12,11 @@ from collections.abc import Iterator, Mapping
 import torch
 import torch.nn as nn
 
+from ..video_shape import LATENT_CHANNELS, SPACE_STRIDE, TIME_STRIDE
 from .vae_blocks import (AttentionBlock, Cache, CausalBlock, CausalConv3d, Downsample, RMSNorm,
                          ResidualBlock, Upsample, run_layers)
 from .vae_tiling import Tile, plan_tiles, validate_tiling
 
-LATENT_CHANNELS = 16
-SPATIAL_SCALE = 8
-TEMPORAL_SCALE = 4
 DEFAULT_TILE_OVERLAP = 8  # latent units (64 pixels) between neighbouring decode tiles
 
 # Keys that tell VAE families apart.
@@ -105,7 +103,7 @@ class WanVAE(nn.Module):
         cache = {}
         latents = []
         frames = video.shape[2]
-        chunk_starts = [0, *range(1, frames, TEMPORAL_SCALE)]  # frame 0 alone, then 4 at a time
+        chunk_starts = [0, *range(1, frames, TIME_STRIDE)]  # frame 0 alone, then 4 at a time
         for start, stop in zip(chunk_starts, chunk_starts[1:] + [frames]):
             chunk = video[:, :, start:stop].to(**self._device_and_dtype)
             mu_and_log_var = self.conv1(self.encoder(chunk, cache))
@@ -126,7 +124,7 @@ class WanVAE(nn.Module):
         check_latent(latent)
         tiles = None
         if tile is not None:
-            tiles = plan_tiles(*latent.shape[3:], validate_tiling(tile, overlap), overlap, SPATIAL_SCALE)
+            tiles = plan_tiles(*latent.shape[3:], validate_tiling(tile, overlap), overlap, SPACE_STRIDE)
         return self._stream_decode(latent, tiles, clamp)
 
     def decode(self, latent: torch.Tensor, tile: tuple[int, int] | None = None,
@@ -134,9 +132,9 @@ class WanVAE(nn.Module):
         """Raw latent [B, 16, 1+k, h, w] → video [B, 3, 1+4k, 8h, 8w] in [-1, 1], float32."""
         chunks = self.decode_frames(latent, tile, overlap)
         batch, _, latent_frames, height, width = latent.shape
-        frames = 1 + TEMPORAL_SCALE * (latent_frames - 1)
+        frames = 1 + TIME_STRIDE * (latent_frames - 1)
         # Filled in place: collecting the chunks and concatenating would hold the clip twice.
-        video = torch.empty(batch, 3, frames, height * SPATIAL_SCALE, width * SPATIAL_SCALE, device=latent.device)
+        video = torch.empty(batch, 3, frames, height * SPACE_STRIDE, width * SPACE_STRIDE, device=latent.device)
         done = 0
         for chunk in chunks:
             video[:, :, done:done + chunk.shape[2]] = chunk
@@ -161,10 +159,10 @@ class WanVAE(nn.Module):
         for tile, cache in zip(tiles, caches):
             pixels = self._decode_step(tile.latent_window(latent_frame), cache)
             if canvas is None:
-                height, width = (s * SPATIAL_SCALE for s in latent_frame.shape[3:])
+                height, width = (s * SPACE_STRIDE for s in latent_frame.shape[3:])
                 canvas = pixels.new_zeros(*pixels.shape[:3], height, width)
                 weight_sum = pixels.new_zeros(height, width)
-            rows, cols = tile.pixel_slices(SPATIAL_SCALE)
+            rows, cols = tile.pixel_slices(SPACE_STRIDE)
             weight = tile.weight.to(pixels)
             canvas[..., rows, cols] += pixels * weight
             weight_sum[rows, cols] += weight
@@ -184,14 +182,14 @@ def _check_video(video: torch.Tensor) -> None:
                          f"got shape {tuple(video.shape)}. ComfyUI IMAGE batches [frames, H, W, 3] in [0, 1] "
                          f"need x.permute(3, 0, 1, 2)[None] * 2 - 1.")
     frames, height, width = video.shape[2:]
-    if frames < 1 or (frames - 1) % TEMPORAL_SCALE:
+    if frames < 1 or (frames - 1) % TIME_STRIDE:
         raise ValueError(f"WanVAE.encode got {frames} frames; Wan 2.1 needs 1+4k frames (1, 5, 9, ..., 81). "
-                         f"Trim or pad the clip to {_nearest_valid(frames, TEMPORAL_SCALE, 1)} frames.")
+                         f"Trim or pad the clip to {_nearest_valid(frames, TIME_STRIDE, 1)} frames.")
     for name, size in (("height", height), ("width", width)):
-        if size < SPATIAL_SCALE or size % SPATIAL_SCALE:
-            raise ValueError(f"WanVAE.encode got {name} {size}; it must be a multiple of {SPATIAL_SCALE} "
+        if size < SPACE_STRIDE or size % SPACE_STRIDE:
+            raise ValueError(f"WanVAE.encode got {name} {size}; it must be a multiple of {SPACE_STRIDE} "
                              f"(the DiT further needs multiples of 16). Resize or crop to "
-                             f"{_nearest_valid(size, SPATIAL_SCALE, SPATIAL_SCALE)}.")
+                             f"{_nearest_valid(size, SPACE_STRIDE, SPACE_STRIDE)}.")
 
 
 def check_latent(latent: torch.Tensor) -> None:

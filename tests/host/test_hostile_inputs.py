@@ -57,9 +57,9 @@ def core_decoded_nan() -> dict:
     return saved(graph, images=("12", 0))
 
 
-def loaded(dit_name: str) -> dict:
+def loaded(dit_name: str, attention: str = "sdpa") -> dict:
     return saved(decoded(sampled(base(), dit=["20", 0]))) | {"20": {"class_type": "SpacetimeLoadDiT", "inputs": {
-        "dit_name": dit_name, "dtype": "default", "attention": "sdpa"}}}
+        "dit_name": dit_name, "dtype": "default", "attention": attention}}}
 
 
 CASES = {
@@ -85,6 +85,8 @@ CASES = {
     "a save name too long": (lambda: good() | saved({}, filename_prefix="x" * 300), "300 bytes long"),
     "a save name going up": (lambda: good() | saved({}, filename_prefix="../escape"), "leaves the output folder"),
     "an absolute save name": (lambda: good() | saved({}, filename_prefix="/tmp/escape"), "leaves the output folder"),
+    "an attention backend this machine lacks": (lambda: loaded(TINY_FILES["diffusion_models"], "sageattention"),
+                                                "Load DiT's attention 'sageattention' cannot run here"),
     "a model name going up": (lambda: loaded("../../../../etc/passwd"), "was not found"),
     "an absolute model name": (lambda: loaded("/etc/passwd"), "was not found"),
 }

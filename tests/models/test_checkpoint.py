@@ -69,8 +69,9 @@ def test_matching_dtype_is_not_copied(tmp_path, dit_sd):
         assert any(start <= pointer < end for start, end in ranges), key
 
 
-def test_requested_dtype_and_prefix(tmp_path, dit_sd):
-    path = save(tmp_path, {f"model.diffusion_model.{key}": value for key, value in dit_sd.items()})
+@pytest.mark.parametrize("prefix", ["model.diffusion_model.", "diffusion_model."])
+def test_requested_dtype_and_prefix(tmp_path, dit_sd, prefix):
+    path = save(tmp_path, {f"{prefix}{key}": value for key, value in dit_sd.items()})
     sd, _ = read_state_dict(path)
     assert set(sd) == set(dit_sd)
     model = load_dit(path, dtype=torch.bfloat16)
@@ -140,6 +141,23 @@ def test_lora_is_refused(tmp_path):
 def test_image_to_video_model_is_refused(tmp_path, dit_sd):
     path = save(tmp_path, {**dit_sd, "img_emb.proj.0.bias": torch.zeros(1280)})
     refused(path, match=r"image-to-video \(I2V\) model.*text-to-video \(T2V\)")
+
+
+@pytest.mark.parametrize("in_dim, out_dim", [(36, 16), (48, 48)])
+def test_a_dit_for_other_latents_is_refused_at_load(tmp_path, in_dim, out_dim):
+    sd = random_wan_state_dict(**{**SMALL, "in_dim": in_dim, "out_dim": out_dim})
+    refused(save(tmp_path, sd), match=f"takes {in_dim} latent channels and gives {out_dim}; Wan 2.1 text-to-video")
+
+
+def test_integer_weights_are_named(tmp_path, dit_sd):
+    sd = {**dit_sd, "blocks.0.ffn.0.weight": dit_sd["blocks.0.ffn.0.weight"].to(torch.int8)}
+    refused(save(tmp_path, sd), match=r"stored as integers, not weights \['blocks.0.ffn.0.weight \(torch.int8\)'\]")
+
+
+def test_a_gguf_file_is_named(tmp_path):
+    path = tmp_path / "wan2.1-t2v-1.3b-Q8_0.gguf"
+    path.write_bytes(b"GGUF" + bytes(64))
+    refused(path, match="is a GGUF file .*use the same model as .safetensors")
 
 
 def test_incomplete_dit_names_the_missing_weights(tmp_path, dit_sd):

@@ -82,3 +82,11 @@ def test_latent_preview_is_on_the_latent_grid():
                                              ((104, 60), (295, 512)), ((1, 1), (8, 8))])
 def test_preview_size_is_the_clip_at_most_512_keeping_aspect(latent_hw, size):
     assert preview_size(*latent_hw) == size
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 2), (4, 4)])
+def test_the_false_colour_preview_takes_nan_and_tiny_frames(height, width):
+    frame = torch.randn(16, height, width)
+    frame[0, 0, 0] = float("nan")
+    rgb = pca_rgb(frame)
+    assert rgb.shape == (3, height, width) and torch.isfinite(rgb).all()
