@@ -4,18 +4,23 @@
     .host/venv/bin/python scripts/node_contract.py --update   # record new nodes, optional inputs, outputs
 
 tests/node_contract.json records, for every Spacetime node as a real ComfyUI host's /object_info
-shows it, each input's name and type under "required" or "optional" (in the host's input order) and
-the output types in order. Display names, tooltips, defaults and combo options are not recorded.
+shows it, each input's name and type under "required" or "optional" (in the host's input order), the
+output types in order, the widget values in the order a UI-format workflow stores them (an
+input's extra value, such as the seed's "control after generate", after it), the numeric inputs' ranges
+and the fixed combo options (not lists of files or styles a user's folders fill). Display names,
+output names (ComfyUI releases report them differently), tooltips and defaults are not recorded.
 
 What breaks saved workflows (tests/host/test_node_contract.py fails on it): a node, input or output
-that is gone (removed or renamed), an input or output of another type, an optional input that became
-required, a new required input, and widget inputs out of order (the UI format stores widget values
-by position). What does not: a new optional input, a new output after the existing ones, a required
-input that became optional.
+that is gone (removed or renamed), an input or output of another type, an
+optional input that became required, a new required input, widget values out of place (the UI format
+stores them by position: a widget moved, turned into a socket, or an extra value added or dropped), a
+narrower range and a combo option gone (saved values would be refused). What does not: a new optional
+input, a new output after the existing ones, a required input that became optional, a wider range, a
+new combo option.
 
-`--update` only adds: new nodes, and new optional inputs and trailing outputs of recorded nodes. It
-never removes, renames or retypes an entry and never records a break; a deliberate removal is done by
-editing the snapshot by hand.
+`--update` only adds: new nodes, new optional inputs and trailing outputs of recorded nodes, and widget
+values, ranges and options that keep every recorded one. It never removes, renames or retypes an entry
+and never records a break; a deliberate removal is done by editing the snapshot by hand.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ import sys
 import tempfile
 
 from comfy_host import PACK_LINK_NAME, REPO, ComfyHost
-from workflow_api import _is_widget
+from workflow_api import EXTRA_VALUE_OPTIONS, _is_widget, _options
 
 SNAPSHOT = REPO / "tests" / "node_contract.json"
 UPDATE_COMMAND = ".host/venv/bin/python scripts/node_contract.py --update"
@@ -55,17 +60,39 @@ def _ordered(info: dict, group: str) -> list[str]:
 
 
 def contract_of(info: dict) -> dict:
-    """{"required": {name: type}, "optional": {name: type}, "outputs": [type, ...]} of one node."""
+    """{"required": {name: type}, "optional": {name: type}, "outputs": [type, ...], "widgets": [value slot, ...],
+    "ranges": {name: [min, max]}, "options": {name: [option, ...]}} of a node."""
+    specs = {name: info["input"][group][name] for group in GROUPS for name in _ordered(info, group)}
     entry = {group: {name: input_type(info["input"][group][name]) for name in _ordered(info, group)}
              for group in GROUPS}
     entry["outputs"] = [str(kind) for kind in info.get("output", [])]
+    entry["widgets"] = _widget_values(info)
+    entry["ranges"] = {name: [_options(spec)["min"], _options(spec)["max"]] for name, spec in specs.items()
+                       if "min" in _options(spec) and "max" in _options(spec)}
+    entry["options"] = {name: options for name, spec in specs.items() if (options := _fixed_options(spec))}
     return entry
 
 
-def _widgets(info: dict) -> list[str]:
-    """The node's widget inputs in the order their values sit in a UI-format workflow."""
-    return [name for group in GROUPS for name in _ordered(info, group)
-            if _is_widget(info["input"][group][name])]
+def _widget_values(info: dict) -> list[str]:
+    """The node's widget values in the order a UI-format workflow stores them: each widget input, then
+    "name+option" for each extra value it stores (the seed's control after generate, an upload button)."""
+    slots = []
+    for group in GROUPS:
+        for name in _ordered(info, group):
+            spec = info["input"][group][name]
+            if _is_widget(spec):
+                slots += [name] + [f"{name}+{key}" for key in EXTRA_VALUE_OPTIONS if _options(spec).get(key)]
+    return slots
+
+
+def _fixed_options(spec) -> list[str]:
+    """A combo's options when they are the node's own: not file names (they contain a dot), not an upload
+    list, not empty (a folder's files, which differ from machine to machine)."""
+    options = spec[0] if isinstance(spec[0], list) else _options(spec).get("options")
+    if not isinstance(options, list) or not options or any(key in _options(spec) for key in EXTRA_VALUE_OPTIONS):
+        return []
+    names = [str(option) for option in options]
+    return [] if any("." in name for name in names) else names
 
 
 # --- comparing --------------------------------------------------------------------------------
@@ -80,7 +107,8 @@ def breaking_changes(snapshot: dict, object_info: dict) -> list[str]:
         now = contract_of(nodes[name])
         problems += [f"{name}: {problem}" for problem in _input_problems(recorded, now)]
         problems += [f"{name}: {problem}" for problem in _output_problems(recorded, now)]
-        problems += [f"{name}: {problem}" for problem in _order_problems(recorded, nodes[name])]
+        problems += [f"{name}: {problem}" for problem in _order_problems(recorded, now)]
+        problems += [f"{name}: {problem}" for problem in _value_problems(recorded, now)]
     return problems
 
 
@@ -115,14 +143,27 @@ def _output_problems(recorded: dict, now: dict) -> list[str]:
     return problems
 
 
-def _order_problems(recorded: dict, info: dict) -> list[str]:
-    widgets = _widgets(info)
-    known = [name for group in GROUPS for name in recorded.get(group, {}) if name in widgets]
+def _order_problems(recorded: dict, now: dict) -> list[str]:
+    known, widgets = recorded.get("widgets", []), now["widgets"]
     if widgets[:len(known)] == known:
         return []
-    return [f"widget inputs out of order: expected {', '.join(known)} first, now {', '.join(widgets)} "
-            "(saved workflows store widget values by position: existing widgets keep their order and "
-            "new ones go after them)"]
+    return [f"widget values out of place: expected {', '.join(known)} first, now {', '.join(widgets)} "
+            "(saved workflows store widget values by position: existing widgets keep their order, stay widgets "
+            "and keep their extra values such as control after generate; new ones go after them)"]
+
+
+def _value_problems(recorded: dict, now: dict) -> list[str]:
+    """Saved values the node would now refuse: a narrower range, a combo option gone."""
+    problems = []
+    for name, (low, high) in recorded.get("ranges", {}).items():
+        now_low, now_high = now["ranges"].get(name, [low, high])
+        if now_low > low or now_high < high:
+            problems.append(f"input '{name}' range narrowed: {low}..{high} → {now_low}..{now_high}")
+    for name, options in recorded.get("options", {}).items():
+        gone = [option for option in options if option not in now["options"].get(name, options)]
+        if gone:
+            problems.append(f"input '{name}' lost options {', '.join(gone)} (saved workflows that chose them fail)")
+    return problems
 
 
 def unrecorded(snapshot: dict, object_info: dict) -> tuple[list[str], list[str]]:
@@ -157,7 +198,22 @@ def updated(snapshot: dict, object_info: dict) -> tuple[dict, list[str]]:
             if key not in known:
                 recorded.setdefault("optional", {})[key] = kind
         recorded["outputs"] = recorded.get("outputs", []) + now["outputs"][len(recorded.get("outputs", [])):]
+    for name in set(result) & set(nodes):  # what keeps every recorded value: more widgets, options, ranges
+        recorded, now = result[name], contract_of(nodes[name])
+        if not _order_problems(recorded, now):
+            recorded["widgets"] = now["widgets"]
+        if not _value_problems(recorded, now):
+            recorded["ranges"] = {**recorded.get("ranges", {}), **now["ranges"]}
+            recorded["options"] = _merged_options(recorded.get("options", {}), now["options"])
     return dict(sorted(result.items())), [f"node {name}" for name in new_nodes] + new_parts
+
+
+def _merged_options(recorded: dict, now: dict) -> dict:
+    """Each combo's recorded options, then its new ones."""
+    merged = dict(recorded)
+    for key, options in now.items():
+        merged[key] = merged.get(key, []) + [option for option in options if option not in merged.get(key, [])]
+    return merged
 
 
 # --- the snapshot file ------------------------------------------------------------------------
@@ -195,10 +251,14 @@ def main() -> int:
     problems = breaking_changes(snapshot, object_info)
     new_nodes = []
     if args.update:
+        before = json.dumps(snapshot, sort_keys=True)
         snapshot, added = updated(snapshot, object_info)
-        if added:
+        refreshed = json.dumps(snapshot, sort_keys=True) != before  # also widgets, ranges, options, names
+        if refreshed:
             write_snapshot(snapshot, args.snapshot)
-        print(f"added to {args.snapshot}: {', '.join(added)}" if added else f"{args.snapshot} is up to date")
+        print(f"added to {args.snapshot}: {', '.join(added)}" if added else
+              f"{args.snapshot}: widget values, ranges and options recorded" if refreshed else
+              f"{args.snapshot} is up to date")
     else:
         new_nodes, new_parts = unrecorded(snapshot, object_info)
         for item in [f"node {name}" for name in new_nodes] + new_parts:

@@ -1,4 +1,5 @@
-"""Node ids, input names and types, and output types are a public contract: saved workflows use them.
+"""Node ids, input names and types, output types, the order of widget values, numeric ranges and combo options
+are a public contract: saved workflows use them.
 
 The host's /object_info is compared with tests/node_contract.json (see scripts/node_contract.py for
 what counts as a break). New nodes must be recorded there before they ship.

@@ -10,7 +10,7 @@ INFO = {
     "SpacetimeSampler": {
         "input": {"required": {"latent": ["LATENT", {}], "seed": ["INT", {"control_after_generate": True}],
                                "sampler": ["COMBO", {"options": ["euler"]}]},
-                  "optional": {"mask": ["MASK", {}], "strength": ["FLOAT", {}]},
+                  "optional": {"mask": ["MASK", {}], "strength": ["FLOAT", {"min": 0.0, "max": 1.0}]},
                   "hidden": {"prompt": ["PROMPT"]}},
         "input_order": {"required": ["latent", "seed", "sampler"], "optional": ["mask", "strength"],
                         "hidden": ["prompt"]},
@@ -34,12 +34,15 @@ def sampler(info) -> dict:
     return info["SpacetimeSampler"]
 
 
-def test_snapshot_holds_pack_nodes_only_without_display_names_or_options():
+def test_snapshot_holds_pack_nodes_only_with_widget_values_ranges_and_fixed_options():
     assert sorted(SNAPSHOT) == ["SpacetimeLoader", "SpacetimeSampler"]
     assert SNAPSHOT["SpacetimeSampler"] == {"required": {"latent": "LATENT", "seed": "INT", "sampler": "COMBO"},
                                             "optional": {"mask": "MASK", "strength": "FLOAT"},
-                                            "outputs": ["LATENT", "IMAGE"]}
-    assert contract_of(INFO["SpacetimeLoader"])["required"] == {"name": "COMBO"}  # a V1-style combo list
+                                            "outputs": ["LATENT", "IMAGE"],
+                                            "widgets": ["seed", "seed+control_after_generate", "sampler", "strength"],
+                                            "ranges": {"strength": [0.0, 1.0]}, "options": {"sampler": ["euler"]}}
+    loader = contract_of(INFO["SpacetimeLoader"])
+    assert loader["required"] == {"name": "COMBO"} and loader["options"] == {}  # a V1-style list of files
     assert breaking_changes(SNAPSHOT, INFO) == [] and unrecorded(SNAPSHOT, INFO) == ([], [])
 
 
@@ -62,9 +65,18 @@ def rename_input(info):
     (lambda info: sampler(info).update(output=["LATENT"]), "output 1 (IMAGE) is gone"),
     (lambda info: sampler(info).update(output=["IMAGE", "LATENT"]), "output 0 changed type: LATENT → IMAGE"),
     (lambda info: sampler(info)["input_order"].update(required=["latent", "sampler", "seed"]),
-     "widget inputs out of order"),
+     "widget values out of place"),
     (lambda info: sampler(info)["input"]["optional"].update(cfg=["FLOAT", {}]) or
-     sampler(info)["input_order"].update(optional=["mask", "cfg", "strength"]), "widget inputs out of order"),
+     sampler(info)["input_order"].update(optional=["mask", "cfg", "strength"]), "widget values out of place"),
+    (lambda info: sampler(info)["input"]["required"]["seed"][1].pop("control_after_generate"),
+     "widget values out of place"),
+    (lambda info: sampler(info)["input"]["required"]["sampler"][1].update(control_after_generate=True),
+     "widget values out of place"),
+    (lambda info: sampler(info)["input"]["required"]["seed"][1].update(forceInput=True), "widget values out of place"),
+    (lambda info: sampler(info)["input"]["required"]["sampler"][1].update(options=["uni_pc"]),
+     "input 'sampler' lost options euler"),
+    (lambda info: sampler(info)["input"]["optional"]["strength"][1].update(max=0.5),
+     "input 'strength' range narrowed: 0.0..1.0 → 0.0..0.5"),
 ])
 def test_breaking_changes_are_reported(edit, expected):
     problems = breaking_changes(SNAPSHOT, changed(edit))
@@ -86,6 +98,17 @@ def test_new_optional_inputs_and_trailing_outputs_are_allowed_and_recorded_by_up
     new, added = updated(SNAPSHOT, info)
     assert added == parts and unrecorded(new, info) == ([], [])
     assert list(new["SpacetimeSampler"]["optional"]) == ["mask", "strength", "image", "cfg"]
+
+
+def test_a_wider_range_and_a_new_option_pass_and_update_records_them():
+    def widen(info):
+        sampler(info)["input"]["optional"]["strength"][1].update(min=-1.0)
+        sampler(info)["input"]["required"]["sampler"][1].update(options=["euler", "uni_pc"])
+    info = changed(widen)
+    assert breaking_changes(SNAPSHOT, info) == []
+    new, _ = updated(SNAPSHOT, info)
+    assert new["SpacetimeSampler"]["ranges"] == {"strength": [-1.0, 1.0]}
+    assert new["SpacetimeSampler"]["options"] == {"sampler": ["euler", "uni_pc"]}
 
 
 def test_required_input_may_become_optional():
