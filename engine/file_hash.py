@@ -1,4 +1,5 @@
-"""SHA-256 of model files for provenance, computed once per file.
+"""Which state a file is in: SHA-256 of model files for provenance, computed once per file, and a cheap
+stamp that changes when a file is replaced.
 
 A Wan 14B file is tens of GB: hashing it on every save would cost a minute each time. The digest is
 kept by real path and reused while the file's size and modification time stay the same; with a
@@ -11,6 +12,17 @@ import os
 from .part_files import write_over
 
 _CHUNK = 8 << 20
+
+
+def file_state(path) -> tuple | None:
+    """(real path, inode, size, mtime in ns) of a file, or None when it is missing: what changes when the file
+    is replaced or rewritten, even by a copy that keeps its modification time (a new inode) or within one
+    second. For ComfyUI's fingerprints and the model cache, which must not serve a file's old contents."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 class HashCache:

@@ -3,7 +3,6 @@
 Not a node file: the node families import this, never each other.
 """
 import logging
-import os
 import pathlib
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 
+from ..engine.file_hash import file_state
 from ..engine.models.block_swap import BlockSwap, blocks_within, device_bytes
 from .model_sources import source_of
 
@@ -133,8 +133,9 @@ _cache: dict[str, tuple[tuple, object]] = {}
 
 
 def cached(kind: str, path: str, options: tuple, build):
-    """One loaded model per kind, reused while the file, its mtime and the options stay the same."""
-    key = (path, os.path.getmtime(path), options)
+    """One loaded model per kind, reused while the file (file_state: not replaced nor rewritten) and the
+    options stay the same."""
+    key = (file_state(path), options)
     if kind in _cache and _cache[kind][0] == key:
         return _cache[kind][1]
     _cache.pop(kind, None)  # drop the old model before loading the next

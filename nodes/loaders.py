@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from comfy_api.latest import io
 
+from ..engine.file_hash import file_state
 from ..engine.models.checkpoint import load_dit, load_text_encoder, load_vae
 from ..engine.models.dit import MAX_LAYERS
 from ..engine.models.fp8_linear import compute_dtype
@@ -50,6 +51,10 @@ class LoadDiT(io.ComfyNode):
         return checked(host.missing_model("diffusion_models", dit_name),
                        choice_problem("dtype", dtype, DTYPE_CHOICES),
                        choice_problem("attention", attention, BACKEND_NAMES), swap)
+
+    @classmethod
+    def fingerprint_inputs(cls, dit_name, **_):
+        return file_state(host.model_path("diffusion_models", dit_name))  # a replaced file is loaded again
 
     @classmethod
     def execute(cls, dit_name, dtype, attention, blocks_on_device=-1) -> io.NodeOutput:
@@ -101,6 +106,10 @@ class LoadTextEncoder(io.ComfyNode):
                        choice_problem("dtype", dtype, DTYPE_CHOICES))
 
     @classmethod
+    def fingerprint_inputs(cls, text_encoder_name, **_):
+        return file_state(host.model_path("text_encoders", text_encoder_name))  # a replaced file is loaded again
+
+    @classmethod
     def execute(cls, text_encoder_name, dtype) -> io.NodeOutput:
         path = host.model_path("text_encoders", text_encoder_name)
 
@@ -132,6 +141,10 @@ class LoadVAE(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, vae_name, dtype):
         return checked(host.missing_model("vae", vae_name), choice_problem("dtype", dtype, DTYPE_CHOICES))
+
+    @classmethod
+    def fingerprint_inputs(cls, vae_name, **_):
+        return file_state(host.model_path("vae", vae_name))  # a replaced file is loaded again
 
     @classmethod
     def execute(cls, vae_name, dtype) -> io.NodeOutput:

@@ -7,7 +7,9 @@ import pathlib
 
 from comfy_api.latest import io, ui
 
-from ..engine.editing.styles import StylePreset, check_name, list_styles, load_style, save_style, template_problem
+from ..engine.editing.styles import (SUFFIX, StylePreset, check_name, folder_of, list_styles, load_style, save_style,
+                                     template_problem)
+from ..engine.file_hash import file_state
 from ..engine.sampling import SOLVERS
 from . import host
 from .validation import checked, choice_problem
@@ -88,6 +90,11 @@ class ApplyStyle(io.ComfyNode):
         if problem is None and style is not None:
             problem = problem_of(load_style, style_folders(), style)  # a broken file is named before the run
         return checked(problem, choice_problem("sampler", sampler, SAMPLERS))
+
+    @classmethod
+    def fingerprint_inputs(cls, style, **_):
+        folder = folder_of(style_folders(), style)  # an edited, shadowed or new preset file is read again
+        return None if folder is None else file_state(folder / (style + SUFFIX))
 
     @classmethod
     def execute(cls, style, prompt, negative_prompt="", steps=30, cfg=6.0, shift=8.0,

@@ -6,6 +6,7 @@ import os
 import torch
 from comfy_api.latest import InputImpl, Types, io, ui
 
+from ..engine.file_hash import file_state
 from ..engine.frames import decode_to_images, encode_images
 from ..engine.memory import check_decode, decode_bytes
 from ..engine.models.vae import check_latent
@@ -90,6 +91,14 @@ class Encode(io.ComfyNode):
         return io.NodeOutput({"samples": samples.to(host.intermediate_device())})
 
 
+def interruptible(images, chunk: int = 16):
+    """The frames in chunks, stopping at ComfyUI's Cancel between them (the writer then removes its
+    unfinished part file)."""
+    for start in range(0, len(images), chunk):
+        host.check_interrupt()
+        yield images[start:start + chunk]
+
+
 def generation_metadata(prompt: dict | None, extra_pnginfo: dict | None, record: dict) -> dict[str, str]:
     """The workflow, the executed graph and the provenance record, as the file's metadata."""
     metadata = {}
@@ -157,7 +166,7 @@ class SaveVideo(io.ComfyNode):
         metadata = generation_metadata(cls.hidden.prompt, cls.hidden.extra_pnginfo, record)
         target = next_free_path(folder, name, format)
         signer = provenance_record.signer(record, os.path.basename(target), sources)
-        path = write_video(images, target, fps, format, quality, metadata, audio=audio, sign=signer)
+        path = write_video(interruptible(images), target, fps, format, quality, metadata, audio=audio, sign=signer)
         if signer:
             signer.finish(path)
         video = InputImpl.VideoFromComponents(
@@ -201,8 +210,7 @@ class LoadVideo(io.ComfyNode):
 
     @classmethod
     def fingerprint_inputs(cls, file, **_):
-        path = input_path(host.input_directory(), file, "video file")
-        return os.path.getmtime(path), os.path.getsize(path)
+        return file_state(input_path(host.input_directory(), file, "video file"))
 
     @classmethod
     def execute(cls, file, start, count, every_nth, target_fps, max_frames, max_side) -> io.NodeOutput:
