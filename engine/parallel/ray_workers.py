@@ -18,6 +18,7 @@ import time
 
 import torch
 
+from ..file_hash import file_state
 from . import worker_entry
 from .workers import POLL_SECONDS, START_SECONDS, WorkerFailed, WorkerSpec, rank_options, _PACK_NAME, _PACK_ROOT
 
@@ -61,7 +62,7 @@ class RayPool:
         from ray.util.queue import Queue
 
         self.spec = spec
-        self.mtime = os.path.getmtime(spec.model.path)
+        self.file = file_state(spec.model.path)
         if not ray.is_initialized():
             if os.environ.get("RAY_ADDRESS"):
                 check_reachable(os.environ["RAY_ADDRESS"])
@@ -92,7 +93,7 @@ class RayPool:
 
     def serves(self, spec: WorkerSpec) -> bool:
         """Whether this pool can run `spec`'s jobs as it is: same spec, same file, every actor answering."""
-        if spec != self.spec or os.path.getmtime(spec.model.path) != self.mtime:
+        if spec != self.spec or file_state(spec.model.path) != self.file:
             return False
         try:
             self._ray.get([a.where.remote() for a in self._actors], timeout=PING_SECONDS)

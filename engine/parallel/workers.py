@@ -6,7 +6,7 @@ travel between processes: a job is a SamplingPlan and its SamplerSettings (small
 memory), and rank 0 sends back a preview of each step and the result.
 
 One pool at a time (`run_on_workers`): started on first use, reused while its WorkerSpec (model file and
-its mtime, dtype, attention, devices, layout, backend) stays the same, replaced when it changes, stopped
+its file_state, dtype, attention, devices, layout, backend) stays the same, replaced when it changes, stopped
 at exit. The workers are spawned processes of this machine here; ray_workers.py makes them Ray actors,
 for devices on several machines, running the same Rank.
 Anything that ends a job early (a worker that dies or raises, an interrupt) tears the pool down, since
@@ -34,6 +34,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from ..file_hash import file_state
 from .layout import ParallelLayout
 
 POLL_SECONDS = 0.25  # how often a waiting host checks that its workers live (and for an interrupt)
@@ -97,7 +98,7 @@ class WorkerPool:
         """Start one worker per device and wait until every one has loaded the model. `poll()` is called
         while waiting; an exception from it (an interrupt) stops the workers and is raised."""
         self.spec = spec
-        self.mtime = os.path.getmtime(spec.model.path)
+        self.file = file_state(spec.model.path)  # a replaced file is a new model: new workers
         context = mp.get_context("spawn")  # fork would copy the host's threads and CUDA state
         self._results = context.Queue()
         self._jobs = [context.Queue() for _ in spec.devices]
@@ -128,7 +129,7 @@ class WorkerPool:
 
     def serves(self, spec: WorkerSpec) -> bool:
         """Whether this pool can run `spec`'s jobs as it is: same spec, same file, every worker alive."""
-        return (spec == self.spec and os.path.getmtime(spec.model.path) == self.mtime
+        return (spec == self.spec and file_state(spec.model.path) == self.file
                 and all(process.exitcode is None for process in self._processes))
 
     def run(self, plan, settings, callback=None, poll=None, **options) -> torch.Tensor:
