@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from .metadata import GENERATOR
-from ..part_files import new_part
+from ..part_files import new_part, write_new
 from .signing_keys import SigningIdentity
 
 GENERATION_LABEL = "com.github.spacetime-video.generation"
@@ -98,11 +98,12 @@ def _sign_file(builder, signer, mime: str, path: str) -> None:
 
 
 def write_sidecar(path: str, store: bytes) -> str:
-    """Write a manifest store as the sidecar of `path`, never replacing an existing file."""
+    """Write a manifest store as the sidecar of `path`, all at once (through a part file, as every file the
+    pack saves), never replacing an existing file."""
     sidecar = sidecar_path(path)
-    fd = os.open(sidecar, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-    with os.fdopen(fd, "wb") as f:
-        f.write(store)
+    if not write_new(sidecar, store):
+        raise FileExistsError(f"{os.path.basename(path)} was saved, but its content credentials were not: "
+                              f"{sidecar} already exists (another save took that name meanwhile). Save again.")
     return sidecar
 
 

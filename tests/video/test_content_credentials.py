@@ -147,3 +147,11 @@ def test_model_hashes_are_computed_once_per_file_state(tmp_path, monkeypatch):
     monkeypatch.undo()
     model.write_bytes(b"other weights")
     assert cache.sha256(str(model)) != digest
+
+
+def test_a_sidecar_never_replaces_a_file(tmp_path):
+    (tmp_path / "clip.c2pa").write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="clip.webm was saved, but its content credentials were not"):
+        cc.write_sidecar(str(tmp_path / "clip.webm"), b"store")
+    assert (tmp_path / "clip.c2pa").read_bytes() == b"keep me" and sorted(os.listdir(tmp_path)) == ["clip.c2pa"]
+    assert open(cc.write_sidecar(str(tmp_path / "other.webm"), b"store"), "rb").read() == b"store"
