@@ -7,6 +7,7 @@ same relative imports the host uses.
 import json
 import pathlib
 import sys
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -51,18 +52,25 @@ from workflow_api import to_api  # noqa: E402
 WORKFLOWS = REPO / "workflows"
 
 
-@pytest.fixture(scope="session")
-def comfy_host(tmp_path_factory):
-    """A ComfyUI server with the pack loaded; BASE/models holds the models tests place there."""
+@contextmanager
+def tiny_model_host(base: pathlib.Path, **options):
+    """A ComfyUI server (ComfyHost `options`) with the pack loaded and the tiny models in BASE/models."""
     from tiny_models import write_tiny_models
 
-    host = ComfyHost(base=tmp_path_factory.mktemp("comfy"))
+    host = ComfyHost(base=base, **options)
     write_tiny_models(host.base / "models")
     try:
         host.start()
         yield host
     finally:
         host.stop()
+
+
+@pytest.fixture(scope="session")
+def comfy_host(tmp_path_factory):
+    """A ComfyUI server with the pack loaded; BASE/models holds the models tests place there."""
+    with tiny_model_host(tmp_path_factory.mktemp("comfy")) as host:
+        yield host
 
 
 @pytest.fixture

@@ -8,20 +8,15 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from comfy_host import ComfyHost
+from conftest import tiny_model_host
 from graphs import base, decoded, sampled
-from tiny_models import TINY_FILES, write_tiny_models
+from tiny_models import TINY_FILES
 
 
 @pytest.fixture(scope="module")
 def caching_host(tmp_path_factory):
-    host = ComfyHost(base=tmp_path_factory.mktemp("caching"), extra_args=())
-    write_tiny_models(host.base / "models")
-    try:
-        host.start()
+    with tiny_model_host(tmp_path_factory.mktemp("caching"), extra_args=()) as host:  # no --cache-none
         yield host
-    finally:
-        host.stop()
 
 
 def test_an_edited_style_preset_is_read_again(caching_host):
