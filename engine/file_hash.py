@@ -2,8 +2,8 @@
 stamp that changes when a file is replaced.
 
 A Wan 14B file is tens of GB: hashing it on every save would cost a minute each time. The digest is
-kept by real path and reused while the file's size and modification time stay the same; with a
-cache file it also survives restarts (a JSON map, rewritten atomically).
+kept by real path and reused while the file's state (file_state: inode, size, modification time) stays the
+same; with a cache file it also survives restarts (a JSON map, rewritten atomically).
 """
 import hashlib
 import json
@@ -31,12 +31,13 @@ class HashCache:
         self._known: dict[str, list] = self._load()
 
     def sha256(self, path: str) -> str:
-        real = os.path.realpath(path)
-        stat = os.stat(real)
-        stamp = [stat.st_size, stat.st_mtime_ns]
+        state = file_state(path)
+        if state is None:
+            raise FileNotFoundError(f"no file at {path}")
+        real, stamp = state[0], list(state[1:])
         known = self._known.get(real)
-        if known and known[:2] == stamp:
-            return known[2]
+        if known and known[:-1] == stamp:
+            return known[-1]
         digest = hashlib.sha256()
         with open(real, "rb") as f:
             while chunk := f.read(_CHUNK):
@@ -52,7 +53,7 @@ class HashCache:
         except (TypeError, OSError, ValueError):  # no cache file yet, or a damaged one: start afresh
             return {}
         ok = isinstance(known, dict) and all(
-            isinstance(v, list) and len(v) == 3 and isinstance(v[2], str) for v in known.values())
+            isinstance(v, list) and len(v) == 4 and isinstance(v[3], str) for v in known.values())
         return known if ok else {}
 
     def _store(self) -> None:

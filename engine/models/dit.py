@@ -86,10 +86,10 @@ class DiTConfig:
         for key, ndim in _REQUIRED_NDIM.items():
             if sd[key].ndim != ndim:
                 raise ValueError(f"`{key}` has shape {tuple(sd[key].shape)}; a Wan 2.1 DiT's is {ndim}-D.")
-        channels = sd["patch_embedding.weight"].shape[1], sd["head.head.weight"].shape[0] // math.prod(PATCH)
-        if channels != (LATENT_CHANNELS, LATENT_CHANNELS):  # variants without a marker key: their latents differ
+        in_dim, out_dim = sd["patch_embedding.weight"].shape[1], sd["head.head.weight"].shape[0] // math.prod(PATCH)
+        if (in_dim, out_dim) != (LATENT_CHANNELS, LATENT_CHANNELS):  # variants without a marker key
             raise ValueError(
-                f"This model takes {channels[0]} latent channels and gives {channels[1]}; Wan 2.1 text-to-video "
+                f"This model takes {in_dim} latent channels and gives {out_dim}; Wan 2.1 text-to-video "
                 f"models take and give {LATENT_CHANNELS} (36 in: an image-to-video model such as Wan 2.2 I2V or "
                 "Fun-InP; 48: Wan 2.2 TI2V-5B). Use a Wan 2.1 T2V model, e.g. wan2.1_t2v_1.3B_bf16.safetensors.")
         heads = (metadata or {}).get("num_heads")
@@ -97,8 +97,8 @@ class DiTConfig:
             dim=sd["head.modulation"].shape[-1],
             ffn_dim=sd["blocks.0.ffn.0.weight"].shape[0],
             num_layers=block_count(sd),
-            in_dim=sd["patch_embedding.weight"].shape[1],
-            out_dim=sd["head.head.weight"].shape[0] // math.prod(PATCH),
+            in_dim=in_dim,
+            out_dim=out_dim,
             text_dim=sd["text_embedding.0.weight"].shape[1],
             freq_dim=sd["time_embedding.0.weight"].shape[1],
             num_heads=None if heads is None else int(heads),

@@ -155,3 +155,16 @@ def test_a_sidecar_never_replaces_a_file(tmp_path):
         cc.write_sidecar(str(tmp_path / "clip.webm"), b"store")
     assert (tmp_path / "clip.c2pa").read_bytes() == b"keep me" and sorted(os.listdir(tmp_path)) == ["clip.c2pa"]
     assert open(cc.write_sidecar(str(tmp_path / "other.webm"), b"store"), "rb").read() == b"store"
+
+
+def test_a_model_replaced_by_a_copy_keeping_its_time_is_hashed_again(tmp_path):
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"weights" * 1000)
+    cache = HashCache(str(tmp_path / "hashes.json"))
+    digest = cache.sha256(str(model))
+    stamp = os.stat(model)
+    copy = tmp_path / "copy.tmp"
+    copy.write_bytes(b"WEIGHTS" * 1000)  # same size
+    os.replace(copy, model)
+    os.utime(model, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as `cp -p` keeps the time
+    assert cache.sha256(str(model)) == __import__("hashlib").sha256(b"WEIGHTS" * 1000).hexdigest() != digest
